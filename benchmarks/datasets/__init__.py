@@ -1,0 +1,69 @@
+"""Datasets and their protocols: every source resolves to a :class:`PreparedDataset`.
+
+``load_dataset`` accepts the embedded ``digits``, the named downloads
+(``hymenoptera``, ``fruits360``), a folder or ``.zip`` of class subfolders,
+or any tensorflow-datasets image-classification name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.datasets._digits import load_digits_dataset
+from benchmarks.datasets._downloads import ARCHIVES, fetch_archive
+from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder
+from benchmarks.datasets._tfds import PROTOCOLS, load_tfds
+from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all
+from benchmarks.errors import UserError
+
+__all__ = [
+    "DEFAULT_DATASET",
+    "IMAGE_EXTENSIONS",
+    "SPLITS",
+    "PreparedDataset",
+    "Split",
+    "default_cache_dir",
+    "list_datasets",
+    "load_dataset",
+]
+
+DEFAULT_DATASET = "digits"
+
+
+def list_datasets() -> dict[str, str]:
+    """Built-in names and what they are; any other tfds name or folder works too."""
+    named = {"digits": "scikit-learn's 8x8 digits, 10 classes, embedded (the default; no download)"}
+    named.update({a.name: a.description + " (downloaded on first use)" for a in ARCHIVES.values()})
+    named.update({n: "tensorflow-datasets (downloaded and prepared on first use, or from --data-dir)" for n in PROTOCOLS})
+    return named
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.lower().endswith(".zip") or spec.startswith((".", "/", "~"))
+
+
+def load_dataset(
+    spec: str = DEFAULT_DATASET,
+    *,
+    data_dir: str | None = None,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    max_examples: Sequence[int | None] = (None, None, None),
+    seed: int = 0,
+) -> PreparedDataset:
+    """Resolve ``spec`` to three labelled splits, limited to ``max_examples`` (train, val, test)."""
+    if not 0 < validation_fraction < 1 or not 0 < test_fraction < 1 or validation_fraction + test_fraction >= 1:
+        raise UserError("--val-fraction and --test-fraction must be between 0 and 1 and sum to less than 1")
+    folder_options = dict(validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed)
+    if spec == "digits":
+        data = load_digits_dataset(**folder_options)
+    elif spec in ARCHIVES:
+        data = load_image_folder(fetch_archive(spec), name=spec, **folder_options)
+    elif Path(spec).expanduser().exists() or _looks_like_path(spec):
+        data = load_image_folder(spec, **folder_options)
+    else:
+        data = load_tfds(spec, data_dir=data_dir, validation_fraction=validation_fraction, seed=seed)
+    data = limit_all(data, max_examples, seed)
+    data.check()
+    return data

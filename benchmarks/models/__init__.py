@@ -1,0 +1,153 @@
+"""The model zoo: ``keras.applications`` backbones through a registry, a head, and a custom CNN baseline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from benchmarks.errors import UserError
+from benchmarks.models._registry import Backbone, get_backbone, list_backbones, register_backbone
+
+__all__ = [
+    "CUSTOM_CNN",
+    "Backbone",
+    "backbone_of",
+    "build_model",
+    "check_weights",
+    "family",
+    "get_backbone",
+    "list_backbones",
+    "list_models",
+    "register_backbone",
+    "resolve_weights",
+    "set_unfrozen_layers",
+]
+
+CUSTOM_CNN = "custom_cnn"
+
+
+def list_models() -> list[str]:
+    """Every value the ``backbone`` hyperparameter may take."""
+    return [CUSTOM_CNN, *list_backbones()]
+
+
+def family(backbone: str) -> str:
+    return "custom_cnn" if backbone == CUSTOM_CNN else "transfer"
+
+
+def resolve_weights(weights: str | None, backbone: str) -> str | None:
+    """``imagenet``, ``none``, a weights file, or a folder holding ``<backbone>.weights.h5``."""
+    if weights in (None, "none", "None"):
+        return None
+    if weights == "imagenet":
+        return "imagenet"
+    path = os.path.expanduser(weights)
+    if os.path.isdir(path):
+        for candidate in (f"{backbone}.weights.h5", f"{backbone}.h5"):
+            if os.path.isfile(os.path.join(path, candidate)):
+                return os.path.join(path, candidate)
+        raise UserError(f"--weights folder {path} has no {backbone}.weights.h5; save that backbone's weights there")
+    if os.path.isfile(path):
+        return path
+    raise UserError(f"--weights {weights!r} is not 'imagenet', 'none', a weights file or a folder of them")
+
+
+def _build_backbone(backbone: Backbone, image_size: int, weights: str | None):
+    if image_size < backbone.min_size:
+        raise UserError(f"{backbone.name} needs images of at least {backbone.min_size}px; raise the image size")
+    return backbone.constructor()(include_top=False, weights=weights, input_shape=(image_size, image_size, 3))
+
+
+def check_weights(backbones: list[str], weights: str | None, image_size: int) -> None:
+    """Before any trial starts: make sure every backbone can get its weights (downloads them into the Keras cache)."""
+    for name in backbones:
+        if name == CUSTOM_CNN:
+            continue
+        resolved = resolve_weights(weights, name)
+        if resolved is None:
+            continue
+        try:
+            _build_backbone(get_backbone(name), max(image_size, 96), resolved)
+        except UserError:
+            raise
+        except Exception as error:
+            first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+            where = "in ~/.keras/models/ (the Keras cache)" if resolved == "imagenet" else f"at {resolved}"
+            raise UserError(
+                f"cannot load {resolved} weights for {name} ({first}); pass --weights none, "
+                f"or place the weights file {where}"
+            ) from None
+
+
+def backbone_of(model):
+    """The nested ``keras.applications`` model inside a transfer model, or None for the custom CNN."""
+    import keras
+
+    return next((layer for layer in model.layers if isinstance(layer, keras.Model)), None)
+
+
+def set_unfrozen_layers(backbone_model, unfrozen_layers: int) -> int:
+    """Let the last ``unfrozen_layers`` weighted layers of the backbone train; return how many do.
+
+    Batch-norm layers are never unfrozen: they stay in inference mode while
+    fine-tuning, as the Keras transfer-learning guide recommends.
+    """
+    import keras
+
+    weighted = [
+        layer
+        for layer in backbone_model.layers
+        if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    chosen = {id(layer) for layer in weighted[len(weighted) - unfrozen_layers :]} if unfrozen_layers > 0 else set()
+    backbone_model.trainable = bool(chosen)
+    for layer in backbone_model.layers:
+        layer.trainable = id(layer) in chosen
+    return len(chosen)
+
+
+def _custom_cnn(inputs, depth: int, width: int):
+    import keras
+
+    x = keras.layers.Rescaling(1.0 / 255)(inputs)
+    for block in range(depth):
+        filters = width * 2**block
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
+        # momentum 0.9: short trials take too few steps for the default 0.99 moving averages to settle.
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
+        x = keras.layers.ReLU(name=f"block{block}_relu")(x)
+        x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
+    return x
+
+
+def build_model(
+    hparams: Mapping[str, Any], *, num_classes: int, image_size: int, weights: str | None = None
+):
+    """Build the classifier a trial trains, with its backbone frozen (see :func:`set_unfrozen_layers`).
+
+    ``hparams`` needs ``backbone``, ``dropout``, ``dense_units``, and ``depth``
+    and ``width`` for the custom CNN.
+    """
+    import keras
+
+    from benchmarks.models._layers import ImagePreprocessing
+
+    name = hparams["backbone"]
+    inputs = keras.Input((image_size, image_size, 3), name="pixels")
+    if name == CUSTOM_CNN:
+        x = _custom_cnn(inputs, int(hparams["depth"]), int(hparams["width"]))
+    else:
+        spec = get_backbone(name)
+        resolved = resolve_weights(weights, name)
+        base = _build_backbone(spec, image_size, resolved)
+        set_unfrozen_layers(base, 0)
+        x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(inputs)
+        # Pretrained batch-norm statistics stay in inference mode, frozen or fine-tuned; a
+        # backbone without weights has no statistics worth keeping, so its unfrozen part learns them.
+        x = base(x, training=False) if resolved is not None else base(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dense(int(hparams.get("dense_units", 256)), activation="relu", name="dense")(x)
+    x = keras.layers.Dropout(float(hparams.get("dropout", 0.0)), name="dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+    return keras.Model(inputs, outputs, name=f"{name}_classifier")

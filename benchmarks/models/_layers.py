@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="transfer_search")
+class ImagePreprocessing(keras.layers.Layer):
+    """A backbone's own input preprocessing, inside the model so saved models take raw pixels."""
+
+    def __init__(self, mode: str = "none", **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, images):
+        if self.mode == "none":
+            return images
+        if self.mode == "unit":
+            return images / 255.0
+        return keras.applications.imagenet_utils.preprocess_input(images, mode=self.mode)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}

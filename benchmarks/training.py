@@ -1,0 +1,150 @@
+"""The training recipe of one trial, independent of Ray: build, train the head, fine-tune, report each epoch."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import keras
+
+from benchmarks.augmentation import build_augmentation
+from benchmarks.datasets import PreparedDataset
+from benchmarks.models import CUSTOM_CNN, backbone_of, build_model, set_unfrozen_layers
+from benchmarks.pipeline import make_dataset
+
+__all__ = ["NonFiniteLossError", "Phase", "TrainSettings", "plan_phases", "train_trial"]
+
+EpochCallback = Callable[[dict[str, Any], keras.Model], None]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite: the trial failed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """What a budget fixes for every trial of a search."""
+
+    epochs: int
+    image_size: int
+    weights: str | None = None
+    patience: int = 3
+    seed: int = 0
+    finetune_lr_factor: float = 0.1
+    jit_compile: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    name: str  # "train" (the whole model, or the head on a frozen backbone), "head" or "finetune"
+    epochs: int
+    learning_rate: float
+    unfrozen_layers: int
+
+
+def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Phase]:
+    """With unfrozen backbone layers, train the head first (a third of the epochs), then fine-tune at a lower rate."""
+    lr = float(hparams["learning_rate"])
+    unfrozen = int(hparams.get("unfrozen_layers", 0) or 0)
+    if hparams["backbone"] == CUSTOM_CNN or unfrozen == 0 or settings.epochs < 2:
+        return [Phase("train", settings.epochs, lr, 0)]
+    head = max(1, settings.epochs // 3)
+    return [
+        Phase("head", head, lr, 0),
+        Phase("finetune", settings.epochs - head, lr * settings.finetune_lr_factor, unfrozen),
+    ]
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam or adamw")
+
+
+class _EpochReporter(keras.callbacks.Callback):
+    def __init__(self, phase: Phase, on_epoch: EpochCallback | None, history: list[dict[str, Any]]):
+        super().__init__()
+        self.phase = phase
+        self.on_epoch = on_epoch
+        self.history = history
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        logs = dict(logs or {})
+        loss = float(logs.get("loss", math.nan))
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(f"training loss became {loss} in epoch {epoch + 1}; lower the learning rate")
+        metrics = {
+            "epoch": epoch + 1,
+            "phase": self.phase.name,
+            "loss": loss,
+            "accuracy": float(logs["accuracy"]),
+            "val_loss": float(logs["val_loss"]),
+            "val_accuracy": float(logs["val_accuracy"]),
+            "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+            "params": int(self.model.count_params()),
+            "trainable_params": int(sum(math.prod(w.shape) for w in self.model.trainable_weights)),
+        }
+        self.history.append(metrics)
+        if self.on_epoch is not None:
+            self.on_epoch(metrics, self.model)
+
+
+def train_trial(
+    hparams: Mapping[str, Any],
+    data: PreparedDataset,
+    settings: TrainSettings,
+    on_epoch: EpochCallback | None = None,
+) -> tuple[keras.Model, list[dict[str, Any]]]:
+    """Train one configuration; ``on_epoch(metrics, model)`` runs after every epoch.
+
+    Adam or AdamW on sparse categorical cross-entropy, the learning rate
+    halved when validation loss stalls, early stopping on validation loss.
+    Raises :class:`NonFiniteLossError` if the loss diverges.
+    """
+    keras.utils.set_random_seed(settings.seed)
+    batch_size = int(hparams["batch_size"])
+    augmentation = build_augmentation(hparams.get("augmentation", "none"), settings.image_size, settings.seed)
+    train = make_dataset(
+        data.train,
+        image_size=settings.image_size,
+        batch_size=batch_size,
+        training=True,
+        augmentation=augmentation,
+        seed=settings.seed,
+    )
+    validation = make_dataset(
+        data.validation, image_size=settings.image_size, batch_size=max(batch_size, 128), training=False
+    )
+    model = build_model(hparams, num_classes=data.num_classes, image_size=settings.image_size, weights=settings.weights)
+
+    history: list[dict[str, Any]] = []
+    for phase in plan_phases(hparams, settings):
+        if phase.epochs <= 0:
+            continue
+        if phase.unfrozen_layers:
+            set_unfrozen_layers(backbone_of(model), phase.unfrozen_layers)
+        # Keywords: Keras 3's third positional argument of compile() is loss_weights.
+        model.compile(
+            optimizer=make_optimizer(hparams.get("optimizer", "adam"), phase.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=settings.jit_compile,
+        )
+        start = len(history)
+        model.fit(
+            train,
+            validation_data=validation,
+            initial_epoch=start,
+            epochs=start + phase.epochs,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=max(1, settings.patience // 2)),
+                keras.callbacks.EarlyStopping("val_loss", patience=settings.patience),
+                _EpochReporter(phase, on_epoch, history),
+            ],
+        )
+    return model, history

@@ -1,0 +1,181 @@
+"""The results store: one row per finished trial and per run, in any SQLAlchemy database.
+
+SQLite at ``results/leaderboard.db`` by default; PostgreSQL (or any SQLAlchemy URL)
+on a cluster. Users may query the ``trials`` and ``runs`` tables directly: every
+hyperparameter the bundled spaces use has a column of its own, and the full
+configuration and per-epoch history are kept as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from benchmarks.errors import UserError
+
+__all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "runs_table", "trials_table"]
+
+# One column each in `trials`; other hyperparameters live in the `config` JSON.
+HYPERPARAMETERS: dict[str, type[sa.types.TypeEngine]] = {
+    "learning_rate": sa.Float,
+    "batch_size": sa.Integer,
+    "optimizer": sa.String,
+    "dropout": sa.Float,
+    "dense_units": sa.Integer,
+    "augmentation": sa.String,
+    "unfrozen_layers": sa.Integer,
+    "depth": sa.Integer,
+    "width": sa.Integer,
+}
+
+metadata = sa.MetaData()
+
+trials_table = sa.Table(
+    "trials",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False, index=True),
+    sa.Column("run_name", sa.String(200), nullable=False),
+    sa.Column("trial_id", sa.String(64), nullable=False),
+    sa.Column("dataset", sa.String(200), nullable=False, index=True),
+    sa.Column("space", sa.String(100)),
+    sa.Column("budget", sa.String(20)),
+    sa.Column("family", sa.String(20)),  # custom_cnn | transfer
+    sa.Column("backbone", sa.String(50)),
+    sa.Column("is_reference", sa.Boolean, nullable=False, default=False),
+    sa.Column("is_best", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(20), nullable=False),  # completed | stopped | failed
+    sa.Column("error", sa.Text),
+    sa.Column("val_accuracy", sa.Float),
+    sa.Column("val_loss", sa.Float),
+    sa.Column("test_accuracy", sa.Float),
+    sa.Column("test_f1_macro", sa.Float),
+    sa.Column("epochs", sa.Integer),
+    sa.Column("wall_seconds", sa.Float),
+    sa.Column("params", sa.BigInteger),
+    sa.Column("trainable_params", sa.BigInteger),
+    sa.Column("image_size", sa.Integer),
+    sa.Column("weights", sa.String(500)),
+    *(sa.Column(name, kind) for name, kind in HYPERPARAMETERS.items()),
+    sa.Column("config", sa.Text),  # JSON: every hyperparameter
+    sa.Column("history", sa.Text),  # JSON: one object per epoch
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("run_id", "trial_id", name="one_row_per_trial"),
+)
+
+runs_table = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("run_name", sa.String(200), nullable=False),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("dataset_summary", sa.Text),
+    sa.Column("class_names", sa.Text),  # JSON list
+    sa.Column("space", sa.String(100)),
+    sa.Column("budget", sa.String(20)),
+    sa.Column("sampler", sa.String(20)),
+    sa.Column("scheduler", sa.String(20)),
+    sa.Column("seed", sa.Integer),
+    sa.Column("num_samples", sa.Integer),
+    sa.Column("max_concurrent", sa.Integer),
+    sa.Column("epochs", sa.Integer),
+    sa.Column("image_size", sa.Integer),
+    sa.Column("weights", sa.String(500)),
+    sa.Column("command", sa.Text),
+    sa.Column("status", sa.String(20), nullable=False),  # running | finished | failed | interrupted
+    sa.Column("trials_total", sa.Integer),
+    sa.Column("trials_failed", sa.Integer),
+    sa.Column("best_trial_id", sa.String(64)),
+    sa.Column("test_metrics", sa.Text),  # JSON: classification_metrics() of the best trial
+    sa.Column("model_path", sa.Text),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+
+def default_db_url(results_dir: str | os.PathLike = "results") -> str:
+    return f"sqlite:///{os.path.abspath(os.path.join(results_dir, 'leaderboard.db'))}"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str)
+
+
+class ResultsStore:
+    """Append-only access to the results database: runs accumulate, nothing is overwritten."""
+
+    def __init__(self, url: str, *, create: bool = True):
+        self.url = url
+        if url.startswith("sqlite:///") and create:
+            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :])) or ".", exist_ok=True)
+        try:
+            self.engine = sa.create_engine(url)
+            if create:
+                metadata.create_all(self.engine)
+            else:
+                with self.engine.connect():
+                    pass
+        except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError) as error:
+            first = str(error).splitlines()[0][:200]
+            raise UserError(f"cannot open results database {url!r} ({first}); check the --db URL") from None
+
+    def start_run(self, **fields: Any) -> None:
+        fields = {**fields, "status": "running", "started_at": fields.get("started_at") or now()}
+        for key in ("class_names", "test_metrics"):
+            if key in fields and not isinstance(fields[key], str):
+                fields[key] = _json(fields[key])
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(runs_table).values(**fields))
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        if "test_metrics" in fields and not isinstance(fields["test_metrics"], str):
+            fields["test_metrics"] = _json(fields["test_metrics"])
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(**fields))
+
+    def record_trial(self, row: Mapping[str, Any]) -> None:
+        """Insert a trial's row, or replace it if this run already stored that trial (a resumed trial)."""
+        values = {k: v for k, v in row.items() if k in trials_table.c and k != "id"}
+        for key in ("config", "history"):
+            if key in values and not isinstance(values[key], str):
+                values[key] = _json(values[key])
+        where = (trials_table.c.run_id == values["run_id"]) & (trials_table.c.trial_id == values["trial_id"])
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(trials_table.c.id).where(where)).first() is None:
+                conn.execute(sa.insert(trials_table).values(**values))
+            else:
+                conn.execute(sa.update(trials_table).where(where).values(**values))
+
+    def update_trial(self, run_id: str, trial_id: str, **fields: Any) -> None:
+        where = (trials_table.c.run_id == run_id) & (trials_table.c.trial_id == trial_id)
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(trials_table).where(where).values(**fields))
+
+    def trials(self, dataset: str | None = None, run_id: str | None = None):
+        """The ``trials`` table as a pandas DataFrame."""
+        import pandas as pd
+
+        query = sa.select(trials_table)
+        if dataset is not None:
+            query = query.where(trials_table.c.dataset == dataset)
+        if run_id is not None:
+            query = query.where(trials_table.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return pd.read_sql(query.order_by(trials_table.c.id), conn)
+
+    def runs(self):
+        """The ``runs`` table as a pandas DataFrame."""
+        import pandas as pd
+
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(runs_table).order_by(runs_table.c.started_at), conn)

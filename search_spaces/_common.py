@@ -1,0 +1,32 @@
+"""Hyperparameters shared by the search spaces, each suggested in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import optuna
+
+from benchmarks.augmentation import POLICIES
+from benchmarks.models import CUSTOM_CNN
+
+
+def suggest_training(trial: optuna.Trial) -> None:
+    trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+    trial.suggest_categorical("batch_size", [16, 32, 64])
+    trial.suggest_categorical("optimizer", ["adam", "adamw"])
+    trial.suggest_categorical("augmentation", list(POLICIES))
+
+
+def suggest_head(trial: optuna.Trial) -> None:
+    trial.suggest_categorical("dense_units", [128, 256, 512])
+    trial.suggest_float("dropout", 0.0, 0.5)
+
+
+def suggest_model(trial: optuna.Trial, backbones: Sequence[str]) -> str:
+    backbone = trial.suggest_categorical("backbone", list(backbones))
+    if backbone == CUSTOM_CNN:
+        trial.suggest_int("depth", 2, 4)
+        trial.suggest_categorical("width", [16, 32, 64])
+    else:
+        trial.suggest_int("unfrozen_layers", 0, 40, step=10)
+    return backbone

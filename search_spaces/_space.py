@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+
+Suggest = Callable[[optuna.Trial], dict[str, Any] | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    """A define-by-run search space: ``suggest(trial)`` asks Optuna for each hyperparameter.
+
+    Parameters suggested inside a branch exist only in that branch (``depth`` only
+    for the custom CNN, ``unfrozen_layers`` only for pretrained backbones), so the
+    sampler models them conditionally. ``suggest`` may return constants as a dict.
+    ``backbones`` lists every backbone the space can pick, so weights can be checked
+    before any trial starts. A fixed space (a reference recipe) runs ``num_samples`` trials.
+    """
+
+    name: str
+    description: str
+    suggest: Suggest
+    backbones: tuple[str, ...]
+    num_samples: int | None = None
+    published: dict[str, Any] | None = None

@@ -1,0 +1,25 @@
+"""The custom CNN baseline alone: depth, width, head and training settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from search_spaces._common import suggest_head, suggest_model, suggest_training
+from search_spaces._space import SearchSpace
+
+
+def suggest(trial: optuna.Trial) -> dict[str, Any] | None:
+    suggest_model(trial, ("custom_cnn",))
+    suggest_head(trial)
+    suggest_training(trial)
+    return None
+
+
+SPACE = SearchSpace(
+    name="custom_cnn",
+    description="custom CNN baseline only: depth, width, dropout, learning rate, batch size, optimizer, augmentation",
+    suggest=suggest,
+    backbones=("custom_cnn",),
+)

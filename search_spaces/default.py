@@ -1,0 +1,28 @@
+"""The default space: custom CNN against the three transfer backbones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from search_spaces._common import suggest_head, suggest_model, suggest_training
+from search_spaces._space import SearchSpace
+
+BACKBONES = ("custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
+
+
+def suggest(trial: optuna.Trial) -> dict[str, Any] | None:
+    suggest_model(trial, BACKBONES)
+    suggest_head(trial)
+    suggest_training(trial)
+    return None
+
+
+SPACE = SearchSpace(
+    name="default",
+    description="backbone (custom CNN, MobileNetV2, EfficientNetB0, ResNet50), dropout, learning rate, "
+    "batch size, optimizer, unfrozen layers or CNN depth/width, augmentation",
+    suggest=suggest,
+    backbones=BACKBONES,
+)

@@ -1,0 +1,27 @@
+"""Transfer learning alone: the three pretrained backbones and how many layers to fine-tune."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from search_spaces._common import suggest_head, suggest_model, suggest_training
+from search_spaces._space import SearchSpace
+
+BACKBONES = ("mobilenet_v2", "efficientnet_b0", "resnet50")
+
+
+def suggest(trial: optuna.Trial) -> dict[str, Any] | None:
+    suggest_model(trial, BACKBONES)
+    suggest_head(trial)
+    suggest_training(trial)
+    return None
+
+
+SPACE = SearchSpace(
+    name="transfer",
+    description="MobileNetV2, EfficientNetB0, ResNet50: unfrozen layers, dropout, learning rate, batch size, optimizer, augmentation",
+    suggest=suggest,
+    backbones=BACKBONES,
+)
