@@ -45,10 +45,11 @@ class Phase:
 
 
 def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Phase]:
-    """With unfrozen backbone layers, train the head first (a third of the epochs), then fine-tune at a lower rate."""
+    """With unfrozen layers of a pretrained backbone, train the head first (a third of the epochs), then fine-tune
+    at a lower rate. Everything else is one phase: the custom CNN, a frozen backbone's head, a backbone from scratch."""
     lr = float(hparams["learning_rate"])
     unfrozen = int(hparams.get("unfrozen_layers", 0) or 0)
-    if hparams["backbone"] == CUSTOM_CNN or unfrozen == 0 or settings.epochs < 2:
+    if hparams["backbone"] == CUSTOM_CNN or settings.weights is None or unfrozen == 0 or settings.epochs < 2:
         return [Phase("train", settings.epochs, lr, 0)]
     head = max(1, settings.epochs // 3)
     return [

@@ -129,6 +129,13 @@ class ResultsStore:
             first = str(error).splitlines()[0][:200]
             raise UserError(f"cannot open results database {url!r} ({first}); check the --db URL") from None
 
+    # Ray Tune pickles its callbacks with the experiment state; an engine does not pickle, its URL does.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"], create=False)
+
     def start_run(self, **fields: Any) -> None:
         fields = {**fields, "status": "running", "started_at": fields.get("started_at") or now()}
         for key in ("class_names", "test_metrics"):

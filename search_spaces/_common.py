@@ -22,11 +22,11 @@ def suggest_head(trial: optuna.Trial) -> None:
     trial.suggest_float("dropout", 0.0, 0.5)
 
 
-def suggest_model(trial: optuna.Trial, backbones: Sequence[str]) -> str:
+def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> str:
     backbone = trial.suggest_categorical("backbone", list(backbones))
     if backbone == CUSTOM_CNN:
         trial.suggest_int("depth", 2, 4)
         trial.suggest_categorical("width", [16, 32, 64])
-    else:
+    elif pretrained:  # without pretrained weights the whole backbone trains: nothing to unfreeze
         trial.suggest_int("unfrozen_layers", 0, 40, step=10)
     return backbone

@@ -6,16 +6,16 @@ from typing import Any
 
 import optuna
 
-Suggest = Callable[[optuna.Trial], dict[str, Any] | None]
+Suggest = Callable[..., dict[str, Any] | None]
 
 
 @dataclasses.dataclass(frozen=True)
 class SearchSpace:
-    """A define-by-run search space: ``suggest(trial)`` asks Optuna for each hyperparameter.
+    """A define-by-run search space: ``suggest(trial, pretrained=...)`` asks Optuna for each hyperparameter.
 
     Parameters suggested inside a branch exist only in that branch (``depth`` only
     for the custom CNN, ``unfrozen_layers`` only for pretrained backbones), so the
-    sampler models them conditionally. ``suggest`` may return constants as a dict.
+    sampler models them conditionally; ``pretrained`` says whether backbones start from weights. ``suggest`` may return constants as a dict.
     ``backbones`` lists every backbone the space can pick, so weights can be checked
     before any trial starts. A fixed space (a reference recipe) runs ``num_samples`` trials.
     """

@@ -10,8 +10,8 @@ from search_spaces._common import suggest_head, suggest_model, suggest_training
 from search_spaces._space import SearchSpace
 
 
-def suggest(trial: optuna.Trial) -> dict[str, Any] | None:
-    suggest_model(trial, ("custom_cnn",))
+def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
+    suggest_model(trial, ("custom_cnn",), pretrained)
     suggest_head(trial)
     suggest_training(trial)
     return None

@@ -12,8 +12,8 @@ from search_spaces._space import SearchSpace
 BACKBONES = ("custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 
 
-def suggest(trial: optuna.Trial) -> dict[str, Any] | None:
-    suggest_model(trial, BACKBONES)
+def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
+    suggest_model(trial, BACKBONES, pretrained)
     suggest_head(trial)
     suggest_training(trial)
     return None

@@ -148,7 +148,7 @@ def load_image_folder(
     train; with class subfolders only, all three splits are carved, stratified
     and seeded.
     """
-    source = Path(path).expanduser()
+    source = Path(path).expanduser().absolute()  # trials read the files from other working directories
     if not source.exists():
         raise UserError(f"dataset path {source} does not exist; pass an existing folder, a .zip, or a dataset name")
     if source.is_file():

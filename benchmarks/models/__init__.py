@@ -118,13 +118,17 @@ def _custom_cnn(inputs, depth: int, width: int):
         x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
         x = keras.layers.ReLU(name=f"block{block}_relu")(x)
         x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
-    return x
+    # Keep a coarse 4x4 layout instead of global pooling: where a stroke is matters to a small CNN.
+    side = x.shape[1]
+    if side > 4:
+        x = keras.layers.AveragePooling2D(side // 4, name="grid_pool")(x)
+    return keras.layers.Flatten(name="flatten")(x)
 
 
 def build_model(
     hparams: Mapping[str, Any], *, num_classes: int, image_size: int, weights: str | None = None
 ):
-    """Build the classifier a trial trains, with its backbone frozen (see :func:`set_unfrozen_layers`).
+    """Build the classifier a trial trains: a pretrained backbone starts frozen (see :func:`set_unfrozen_layers`).
 
     ``hparams`` needs ``backbone``, ``dropout``, ``dense_units``, and ``depth``
     and ``width`` for the custom CNN.
@@ -141,12 +145,14 @@ def build_model(
         spec = get_backbone(name)
         resolved = resolve_weights(weights, name)
         base = _build_backbone(spec, image_size, resolved)
-        set_unfrozen_layers(base, 0)
+        # Without pretrained weights there is nothing to transfer: the whole backbone trains from scratch.
+        if resolved is not None:
+            set_unfrozen_layers(base, 0)
         x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(inputs)
         # Pretrained batch-norm statistics stay in inference mode, frozen or fine-tuned; a
         # backbone without weights has no statistics worth keeping, so its unfrozen part learns them.
         x = base(x, training=False) if resolved is not None else base(x)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = keras.layers.Dense(int(hparams.get("dense_units", 256)), activation="relu", name="dense")(x)
     x = keras.layers.Dropout(float(hparams.get("dropout", 0.0)), name="dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)

@@ -1,0 +1,153 @@
+"""Reading the results database into the two DataFrames every table and plot is built from."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from benchmarks.errors import UserError
+from runners.store import HYPERPARAMETERS, ResultsStore, runs_table
+
+__all__ = ["FAMILIES", "HYPERPARAMETER_COLUMNS", "ReportData", "display_url", "load_results", "prepare_runs", "prepare_trials"]
+
+FAMILIES: tuple[str, ...] = ("custom_cnn", "transfer")
+HYPERPARAMETER_COLUMNS: tuple[str, ...] = tuple(HYPERPARAMETERS)
+CUSTOM_CNN_BACKBONE = "custom_cnn"
+
+_NUMERIC = (
+    "val_accuracy",
+    "val_loss",
+    "test_accuracy",
+    "test_f1_macro",
+    "epochs",
+    "wall_seconds",
+    "params",
+    "trainable_params",
+    "image_size",
+)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report is built from: trials and runs of the selected datasets."""
+
+    url: str
+    trials: pd.DataFrame
+    runs: pd.DataFrame
+    datasets: list[str]
+
+
+def display_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
+        return url
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _as_bool(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: False if v is None or (isinstance(v, float) and pd.isna(v)) else bool(v)).astype(bool)
+
+
+def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalise a raw ``trials`` frame: booleans, numbers, family filled in, JSON columns parsed.
+
+    Adds ``history_list`` (list of per-epoch dicts), ``config_dict`` and ``label`` (``run_name/trial_id``).
+    """
+    df = frame.copy()
+    for column in ("is_best", "is_reference"):
+        df[column] = _as_bool(df[column]) if column in df else False
+    for column in _NUMERIC + tuple(c for c, kind in HYPERPARAMETERS.items() if kind is not sa.String):
+        if column in df:
+            df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
+    df["status"] = df["status"].fillna("failed").astype(str).str.lower()
+    backbone = df["backbone"].astype(object)
+    inferred = backbone.map(lambda b: None if b is None or pd.isna(b) else ("custom_cnn" if b == CUSTOM_CNN_BACKBONE else "transfer"))
+    df["family"] = df["family"].astype(object).where(df["family"].notna(), inferred).fillna("unknown").astype(str)
+    df["backbone"] = backbone.where(backbone.notna(), None).fillna("unknown").astype(str)
+    for column in ("started_at", "finished_at"):
+        df[column] = pd.to_datetime(df[column], errors="coerce")
+    df["history_list"] = df["history"].map(lambda h: v if isinstance(v := _loads(h), list) else [])
+    df["config_dict"] = df["config"].map(lambda c: v if isinstance(v := _loads(c), dict) else {})
+    df["label"] = df["run_name"].astype(str) + "/" + df["trial_id"].astype(str)
+    return df.reset_index(drop=True)
+
+
+def prepare_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalise a raw ``runs`` frame: ``class_names`` and ``test_metrics`` parsed from JSON."""
+    df = frame.copy()
+    df["class_names_list"] = df["class_names"].map(lambda c: v if isinstance(v := _loads(c), list) else None)
+    df["test_metrics_dict"] = df["test_metrics"].map(lambda m: v if isinstance(v := _loads(m), dict) else None)
+    for column in ("started_at", "finished_at"):
+        df[column] = pd.to_datetime(df[column], errors="coerce")
+    for column in ("trials_total", "trials_failed"):
+        df[column] = pd.to_numeric(df[column], errors="coerce")
+    return df.reset_index(drop=True)
+
+
+def _sqlite_path(url: str) -> str | None:
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:  # noqa: BLE001 - ResultsStore reports a bad URL
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def load_results(url: str, datasets: Sequence[str] | None = None) -> ReportData:
+    """Read trials and runs, keeping only ``datasets`` when given.
+
+    Raises :class:`UserError` for a missing or empty database and for a dataset without rows.
+    """
+    shown = display_url(url)
+    path = _sqlite_path(url)
+    if path is not None and not os.path.isfile(path):
+        raise UserError(f"no results database at {path}; run a search first, or pass --db URL / --results DIR")
+    store = ResultsStore(url, create=False)
+    try:
+        inspector = sa.inspect(store.engine)
+        tables = set(inspector.get_table_names())
+        if "trials" not in tables:
+            raise UserError(f"results database {shown} is empty (it has no trials table); run a search first")
+        trials = store.trials()
+        runs = store.runs() if "runs" in tables else pd.DataFrame(columns=[c.name for c in runs_table.c])
+    except sa.exc.SQLAlchemyError as error:
+        first = str(error).splitlines()[0][:200]
+        raise UserError(f"cannot read results database {shown} ({first})") from None
+    finally:
+        store.engine.dispose()
+    if trials.empty:
+        raise UserError(f"results database {shown} has no trials yet; run a search first")
+    available = sorted(trials["dataset"].astype(str).unique())
+    if datasets:
+        wanted = list(dict.fromkeys(datasets))
+        missing = [name for name in wanted if name not in available]
+        if missing:
+            raise UserError(
+                f"no trials for dataset {', '.join(repr(m) for m in missing)} in {shown}; "
+                f"datasets with results: {', '.join(available)}"
+            )
+        trials = trials[trials["dataset"].isin(wanted)]
+        order = wanted
+    else:
+        order = available
+    trials = prepare_trials(trials)
+    runs = runs[runs["run_id"].isin(set(trials["run_id"])) | runs["dataset"].isin(order)]
+    runs = prepare_runs(runs)
+    return ReportData(url=shown, trials=trials, runs=runs, datasets=list(order))

@@ -1,0 +1,351 @@
+"""The report's tables as pandas DataFrames of raw values (formatting happens in :mod:`reports.compose`).
+
+Conventions: a *finished* trial is one that did not fail and has a validation accuracy
+(``completed`` or ``stopped`` by the scheduler); trials are *ranked* by validation accuracy,
+highest first, ties broken by storage order. Reference-recipe trials (``is_reference``) are
+kept out of the searched tables and shown only in :func:`reference_comparison`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
+
+__all__ = [
+    "SUMMARY_METRICS",
+    "backbone_by_dataset",
+    "backbone_summary",
+    "best_by_family",
+    "best_model",
+    "dataset_overview",
+    "failed_trials",
+    "family_comparison",
+    "family_difference",
+    "finished",
+    "leaderboard",
+    "per_class_table",
+    "ranked",
+    "reference_comparison",
+    "run_summary",
+    "search_progress",
+    "searched",
+    "test_metrics_table",
+]
+
+#: The measures compared between the best custom CNN and the best transfer model: column, label, kind.
+SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("val_accuracy", "Validation accuracy", "score"),
+    ("test_accuracy", "Test accuracy", "score"),
+    ("test_f1_macro", "Test macro F1", "score"),
+    ("params", "Parameters", "params"),
+    ("wall_seconds", "Training time", "seconds"),
+)
+
+_TRIAL_COLUMNS = (
+    "label",
+    "run_id",
+    "run_name",
+    "trial_id",
+    "dataset",
+    "space",
+    "family",
+    "backbone",
+    "status",
+    "val_accuracy",
+    "val_loss",
+    "test_accuracy",
+    "test_f1_macro",
+    "epochs",
+    "params",
+    "wall_seconds",
+    *HYPERPARAMETER_COLUMNS,
+)
+
+
+def searched(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials sampled by a search (not reference recipes)."""
+    return trials[~trials["is_reference"]]
+
+
+def finished(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials that did not fail and have a validation accuracy."""
+    return trials[(trials["status"] != "failed") & trials["val_accuracy"].notna()]
+
+
+def ranked(trials: pd.DataFrame) -> pd.DataFrame:
+    """Finished trials, best validation accuracy first (ties: stored first)."""
+    return finished(trials).sort_values(["val_accuracy", "id"], ascending=[False, True], kind="mergesort")
+
+
+def _of(trials: pd.DataFrame, dataset: str | None) -> pd.DataFrame:
+    return trials if dataset is None else trials[trials["dataset"] == dataset]
+
+
+def best_by_family(trials: pd.DataFrame) -> pd.DataFrame:
+    """The best finished searched trial per (dataset, family), indexed by those two."""
+    best = ranked(searched(trials)).groupby(["dataset", "family"], sort=False).head(1)
+    return best.set_index(["dataset", "family"])
+
+
+def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
+    """Best custom CNN and best transfer model of every dataset, picked by validation accuracy.
+
+    One row per (dataset, family) for both families, even when a family has no finished trial
+    (then ``present`` is False and the measures are NaN). Columns: ``present``, ``finished_trials``,
+    ``label``, ``backbone``, ``is_best`` (evaluated on the test split) and :data:`SUMMARY_METRICS`.
+    """
+    datasets = datasets if datasets is not None else list(dict.fromkeys(trials["dataset"]))
+    best = best_by_family(trials)
+    counts = finished(searched(trials)).groupby(["dataset", "family"]).size()
+    rows = []
+    for dataset in datasets:
+        for family in FAMILIES:
+            row: dict[str, Any] = {"dataset": dataset, "family": family}
+            if (dataset, family) in best.index:
+                trial = best.loc[(dataset, family)]
+                row.update(present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"]))
+                row.update({column: trial[column] for column, _, _ in SUMMARY_METRICS})
+            else:
+                row.update(present=False, label=None, backbone=None, is_best=False)
+                row.update({column: np.nan for column, _, _ in SUMMARY_METRICS})
+            row["finished_trials"] = int(counts.get((dataset, family), 0))
+            rows.append(row)
+    columns = ["dataset", "family", "present", "finished_trials", "label", "backbone", "is_best"]
+    frame = pd.DataFrame(rows, columns=columns + [c for c, _, _ in SUMMARY_METRICS])
+    return frame.set_index(["dataset", "family"])
+
+
+def family_difference(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Transfer minus custom CNN for every measure of :func:`family_comparison`, one row per dataset."""
+    metrics = [c for c, _, _ in SUMMARY_METRICS]
+    datasets = list(dict.fromkeys(comparison.index.get_level_values("dataset")))
+    rows = []
+    for dataset in datasets:
+        cnn = comparison.loc[(dataset, "custom_cnn"), metrics].astype(float)
+        transfer = comparison.loc[(dataset, "transfer"), metrics].astype(float)
+        rows.append({"dataset": dataset, **(transfer - cnn).to_dict()})
+    return pd.DataFrame(rows, columns=["dataset", *metrics]).set_index("dataset")
+
+
+def leaderboard(trials: pd.DataFrame, dataset: str, top: int | None = 10) -> pd.DataFrame:
+    """The ``top`` finished searched trials of ``dataset`` with their metrics and hyperparameters.
+
+    Column ``rank`` starts at 1; ``top=None`` keeps every finished trial.
+    """
+    board = ranked(searched(_of(trials, dataset)))
+    if top is not None:
+        board = board.head(top)
+    board = board[["id", "is_best", *_TRIAL_COLUMNS]].reset_index(drop=True)
+    board.insert(0, "rank", np.arange(1, len(board) + 1))
+    return board
+
+
+def reference_comparison(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Reference-recipe trials of ``dataset`` next to the searched best of each family.
+
+    Empty when the dataset has no reference trials. Column ``role`` says which row is which.
+    """
+    of_dataset = _of(trials, dataset)
+    references = of_dataset[of_dataset["is_reference"]]
+    if references.empty:
+        return pd.DataFrame(columns=["role", "is_best", *_TRIAL_COLUMNS])
+    best = ranked(searched(of_dataset)).groupby("family", sort=False).head(1)
+    best = best.assign(role=[f"searched best ({f})" for f in best["family"]])
+    refs = references.sort_values(["val_accuracy", "id"], ascending=[False, True], na_position="last")
+    refs = refs.assign(role="reference recipe")
+    frame = pd.concat([best, refs], ignore_index=True)
+    return frame[["role", "is_best", *_TRIAL_COLUMNS]]
+
+
+def failed_trials(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The failed trials of ``dataset`` with their one-line error messages."""
+    failed = _of(trials, dataset)
+    failed = failed[failed["status"] == "failed"].sort_values("id")
+    return failed[["label", "run_name", "trial_id", "family", "backbone", "is_reference", "error", "started_at"]].reset_index(
+        drop=True
+    )
+
+
+def search_progress(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Searched trials of ``dataset`` in the order they were stored, per run, with the best-so-far value.
+
+    ``trial_number`` counts from 1 within each run (failed trials included, their value NaN);
+    ``best_so_far`` is the running maximum of validation accuracy within the run.
+    """
+    frame = searched(_of(trials, dataset)).sort_values("id")
+    frame = frame[["id", "run_id", "run_name", "label", "family", "backbone", "status", "val_accuracy"]].copy()
+    frame["trial_number"] = frame.groupby("run_id").cumcount() + 1
+    frame["best_so_far"] = frame.groupby("run_id")["val_accuracy"].cummax()
+    frame["best_so_far"] = frame.groupby("run_id")["best_so_far"].ffill()
+    return frame.reset_index(drop=True)
+
+
+def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per backbone over all datasets (searched trials).
+
+    Columns: family, datasets, trials, finished, failed, best_val_accuracy, best_dataset,
+    mean_val_accuracy (over finished trials), median_params, median_wall_seconds.
+    """
+    pool = searched(trials)
+    rows = []
+    for backbone, group in pool.groupby("backbone", sort=True):
+        done = finished(group)
+        best = ranked(group).head(1)
+        rows.append(
+            {
+                "backbone": backbone,
+                "family": group["family"].mode().iat[0],
+                "datasets": group["dataset"].nunique(),
+                "trials": len(group),
+                "finished": len(done),
+                "failed": int((group["status"] == "failed").sum()),
+                "best_val_accuracy": best["val_accuracy"].iat[0] if len(best) else np.nan,
+                "best_dataset": best["dataset"].iat[0] if len(best) else None,
+                "mean_val_accuracy": done["val_accuracy"].mean() if len(done) else np.nan,
+                "median_params": done["params"].median() if len(done) else np.nan,
+                "median_wall_seconds": done["wall_seconds"].median() if len(done) else np.nan,
+            }
+        )
+    columns = [
+        "backbone", "family", "datasets", "trials", "finished", "failed", "best_val_accuracy",
+        "best_dataset", "mean_val_accuracy", "median_params", "median_wall_seconds",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["family", "best_val_accuracy"], ascending=[True, False], na_position="last").reset_index(
+        drop=True
+    )
+
+
+def backbone_by_dataset(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
+    """Best validation accuracy of every backbone (rows) on every dataset (columns); NaN where not run."""
+    pool = finished(searched(trials))
+    datasets = datasets if datasets is not None else list(dict.fromkeys(trials["dataset"]))
+    backbones = sorted(searched(trials)["backbone"].unique())
+    table = pool.pivot_table(index="backbone", columns="dataset", values="val_accuracy", aggfunc="max")
+    return table.reindex(index=backbones, columns=datasets)
+
+
+def run_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """The runs a report covers: their settings, status, time span and the trials stored for them.
+
+    Runs that stored trials but have no row in ``runs`` are listed with what the trials tell.
+    """
+    stored = trials.groupby("run_id").agg(
+        stored=("id", "size"),
+        stored_failed=("status", lambda s: int((s == "failed").sum())),
+        first_started=("started_at", "min"),
+        last_finished=("finished_at", "max"),
+        trial_run_name=("run_name", "first"),
+        trial_dataset=("dataset", "first"),
+    )
+    columns = [
+        "run_id", "run_name", "dataset", "space", "budget", "sampler", "scheduler", "status",
+        "trials_total", "trials_failed", "started_at", "finished_at",
+    ]  # fmt: skip
+    frame = runs[columns].copy() if len(runs) else pd.DataFrame(columns=columns)
+    missing = [run_id for run_id in stored.index if run_id not in set(frame["run_id"])]
+    if missing:
+        extra = stored.loc[missing]
+        frame = pd.concat(
+            [
+                frame,
+                pd.DataFrame(
+                    {
+                        "run_id": missing,
+                        "run_name": extra["trial_run_name"].to_numpy(),
+                        "dataset": extra["trial_dataset"].to_numpy(),
+                        "status": "no run record",
+                        "started_at": extra["first_started"].to_numpy(),
+                        "finished_at": extra["last_finished"].to_numpy(),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    frame = frame.merge(stored[["stored", "stored_failed"]], left_on="run_id", right_index=True, how="left")
+    frame[["stored", "stored_failed"]] = frame[["stored", "stored_failed"]].fillna(0).astype(int)
+    frame["started_at"] = pd.to_datetime(frame["started_at"], errors="coerce")
+    frame["finished_at"] = pd.to_datetime(frame["finished_at"], errors="coerce")
+    return frame.sort_values(["started_at", "run_id"], na_position="last").reset_index(drop=True)
+
+
+def dataset_overview(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
+    """Per dataset: runs, trials, completed, stopped, failed, reference trials, first start and last finish."""
+    datasets = datasets if datasets is not None else list(dict.fromkeys(trials["dataset"]))
+    rows = []
+    for dataset in datasets:
+        group = _of(trials, dataset)
+        rows.append(
+            {
+                "dataset": dataset,
+                "runs": group["run_id"].nunique(),
+                "trials": len(group),
+                "completed": int((group["status"] == "completed").sum()),
+                "stopped": int((group["status"] == "stopped").sum()),
+                "failed": int((group["status"] == "failed").sum()),
+                "reference": int(group["is_reference"].sum()),
+                "first_started": group["started_at"].min(),
+                "last_finished": group["finished_at"].max(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("dataset") if rows else pd.DataFrame()
+
+
+def best_model(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> tuple[pd.Series, pd.Series] | None:
+    """The test-evaluated trial of ``dataset`` with the best validation accuracy, and its run.
+
+    Only trials marked ``is_best`` whose run stored ``test_metrics`` qualify; None when there is none.
+    """
+    with_metrics = runs[runs["test_metrics_dict"].map(lambda m: isinstance(m, dict))] if len(runs) else runs
+    candidates = ranked(_of(trials, dataset))
+    candidates = candidates[candidates["is_best"] & candidates["run_id"].isin(set(with_metrics["run_id"]))]
+    if candidates.empty:
+        return None
+    trial = candidates.iloc[0]
+    run = with_metrics[with_metrics["run_id"] == trial["run_id"]].iloc[0]
+    return trial, run
+
+
+_TEST_METRICS = (
+    ("accuracy", "Accuracy"),
+    ("top5_accuracy", "Top-5 accuracy"),
+    ("precision_macro", "Macro precision"),
+    ("recall_macro", "Macro recall"),
+    ("f1_macro", "Macro F1"),
+    ("precision_weighted", "Weighted precision"),
+    ("recall_weighted", "Weighted recall"),
+    ("f1_weighted", "Weighted F1"),
+)
+
+
+def test_metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """The scalar test metrics of a run (``runs.test_metrics``) as rows of metric, value."""
+    rows = [{"metric": label, "value": float(metrics[key])} for key, label in _TEST_METRICS if metrics.get(key) is not None]
+    return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+test_metrics_table.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def per_class_table(metrics: dict[str, Any], class_names: list[str] | None = None) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class from ``test_metrics["per_class"]``, in class order."""
+    report = metrics.get("per_class") or {}
+    names = list(class_names or [k for k in report if k not in ("accuracy", "macro avg", "weighted avg", "micro avg")])
+    rows = []
+    for name in names:
+        entry = report.get(str(name))
+        if isinstance(entry, dict):
+            rows.append(
+                {
+                    "class": str(name),
+                    "precision": entry.get("precision"),
+                    "recall": entry.get("recall"),
+                    "f1": entry.get("f1-score"),
+                    "support": entry.get("support"),
+                }
+            )
+    return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])

@@ -1,0 +1,38 @@
+"""Budgets: presets of trials, epochs, image size and examples per split."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from benchmarks.errors import UserError
+
+__all__ = ["BUDGETS", "Budget", "get_budget"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    name: str
+    num_samples: int
+    epochs: int
+    image_size: int
+    max_examples: tuple[int | None, int | None, int | None]  # train, validation, test
+    patience: int
+    grace_period: int  # epochs every trial gets before ASHA may stop it
+    description: str
+
+
+BUDGETS: dict[str, Budget] = {
+    b.name: b
+    for b in (
+        Budget("smoke", 4, 3, 32, (1024, 256, 512), 2, 1, "minutes on a 2-core CPU: CI and trying things out"),
+        Budget("small", 16, 10, 96, (10_000, 2_000, 5_000), 3, 2, "a meaningful laptop run"),
+        Budget("full", 64, 30, 224, (None, None, None), 5, 3, "a GPU-node run on whole datasets"),
+    )
+}
+
+
+def get_budget(name: str) -> Budget:
+    try:
+        return BUDGETS[name]
+    except KeyError:
+        raise UserError(f"unknown budget {name!r}; choose from {', '.join(BUDGETS)}") from None

@@ -1,0 +1,127 @@
+"""Ray Tune callbacks run by the driver: readable progress, and one database row per finished trial."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from typing import Any
+
+from ray.tune import Callback
+
+from benchmarks.models import family
+from runners.store import HYPERPARAMETERS, ResultsStore, now
+
+_ERROR_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception|Interrupt)): (.+)$")
+
+
+def error_message(trial) -> str:
+    """The last ``SomeError: message`` line of a failed trial's traceback."""
+    try:
+        text = str(trial.get_error() or "")
+    except Exception:  # the error file may be gone; the status still says failed
+        text = ""
+    matches = [m for m in (_ERROR_LINE.match(line.strip()) for line in text.splitlines()) if m]
+    if matches:
+        return f"{matches[-1].group(1)}: {matches[-1].group(2)}"[:500]
+    return (text.strip().splitlines() or ["unknown error"])[-1][:500]
+
+
+def describe_config(config: dict[str, Any]) -> str:
+    parts = [str(config.get("backbone"))]
+    for key, fmt in (("learning_rate", "lr={:.1e}"), ("batch_size", "bs={}"), ("dropout", "dropout={:.2f}"),
+                     ("unfrozen_layers", "unfrozen={}"), ("depth", "depth={}"), ("width", "width={}"),
+                     ("augmentation", "aug={}")):
+        if config.get(key) is not None:
+            parts.append(fmt.format(config[key]))
+    return " ".join(parts)
+
+
+class ProgressPrinter(Callback):
+    """One line per trial start, epoch and end, so a person can follow a long search."""
+
+    def __init__(self, num_samples: int, epochs: int):
+        self.num_samples = num_samples
+        self.epochs = epochs
+        self.started = time.monotonic()
+        self.finished = 0
+
+    def _print(self, text: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"[{elapsed:6.0f}s] {text}", file=sys.stdout, flush=True)
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self._print(f"trial {trial.trial_id} started: {describe_config(trial.config)}")
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self._print(
+            f"trial {trial.trial_id} epoch {result.get('epoch')}/{self.epochs} "
+            f"val_accuracy={result.get('val_accuracy', float('nan')):.4f} val_loss={result.get('val_loss', float('nan')):.4f}"
+        )
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.finished += 1
+        result = trial.last_result or {}
+        how = "finished" if result.get("done") else "stopped early by the scheduler"
+        self._print(
+            f"trial {trial.trial_id} {how} ({self.finished}/{self.num_samples} done): "
+            f"best val_accuracy={result.get('best_val_accuracy', float('nan')):.4f}"
+        )
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.finished += 1
+        self._print(f"trial {trial.trial_id} FAILED ({self.finished}/{self.num_samples} done): {error_message(trial)}")
+
+
+class TrialRecorder(Callback):
+    """Write every trial that ends (completed, stopped, failed) as a row of the ``trials`` table."""
+
+    def __init__(self, store: ResultsStore, run: dict[str, Any]):
+        self.store = store
+        self.run = run  # run_id, run_name, dataset, space, budget, image_size, weights, is_reference
+        self.started_at: dict[str, Any] = {}
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.started_at.setdefault(trial.trial_id, now())
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        epoch = {k: result[k] for k in ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy",
+                                       "learning_rate", "params", "trainable_params") if k in result}
+        history = self.histories.setdefault(trial.trial_id, [])
+        # A trial resumed from a checkpoint repeats no epoch: keep the latest report of each.
+        history[:] = [h for h in history if h.get("epoch") != epoch.get("epoch")] + [epoch]
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        result = trial.last_result or {}
+        self._record(trial, "completed" if result.get("done") else "stopped", None)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._record(trial, "failed", error_message(trial))
+
+    def _record(self, trial, status: str, error: str | None) -> None:
+        config = dict(trial.config)
+        history = self.histories.get(trial.trial_id, [])
+        best = max(history, key=lambda h: h["val_accuracy"], default={})
+        last = (trial.last_result or {})
+        row = {
+            **{k: self.run[k] for k in ("run_id", "run_name", "dataset", "space", "budget", "image_size", "weights")},
+            "is_reference": bool(self.run.get("is_reference", False)),
+            "trial_id": trial.trial_id,
+            "family": family(config.get("backbone", "")),
+            "backbone": config.get("backbone"),
+            "status": status,
+            "error": error,
+            "val_accuracy": best.get("val_accuracy"),
+            "val_loss": best.get("val_loss"),
+            "epochs": len(history),
+            "wall_seconds": last.get("time_total_s"),
+            "params": best.get("params"),
+            "trainable_params": max((h.get("trainable_params", 0) for h in history), default=None),
+            **{k: config.get(k) for k in HYPERPARAMETERS},
+            "config": config,
+            "history": history,
+            "started_at": self.started_at.get(trial.trial_id),
+            "finished_at": now(),
+        }
+        self.store.record_trial(row)

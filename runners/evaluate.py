@@ -1,0 +1,45 @@
+"""Evaluate the best trial on the held-out test split and save its model with a summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.datasets import PreparedDataset
+from benchmarks.metrics import classification_metrics
+from runners.trainable import CHECKPOINT_MODEL
+
+
+def evaluate_model(model, data: PreparedDataset, image_size: int, batch_size: int = 256) -> dict[str, Any]:
+    """Test-split metrics of ``model`` (labels are read from the pipeline, so skipped files stay aligned)."""
+    from benchmarks.pipeline import make_dataset
+
+    probabilities, labels = [], []
+    for images, batch_labels in make_dataset(data.test, image_size=image_size, batch_size=batch_size, training=False):
+        probabilities.append(np.asarray(model(images, training=False)))
+        labels.append(batch_labels.numpy())
+    return classification_metrics(np.concatenate(labels), np.concatenate(probabilities), data.class_names)
+
+
+def load_checkpoint_model(checkpoint):
+    import keras
+
+    import benchmarks.augmentation  # noqa: F401  (registers custom layers for loading)
+    import benchmarks.models._layers  # noqa: F401
+
+    with checkpoint.as_directory() as directory:
+        return keras.models.load_model(os.path.join(directory, CHECKPOINT_MODEL))
+
+
+def save_best(model, out_dir: Path, summary: dict[str, Any]) -> Path:
+    """Write ``model.keras`` and ``summary.json`` into ``out_dir``; return the model path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "model.keras"
+    model.save(model_path)
+    with open(out_dir / "summary.json", "w") as f:
+        json.dump({**summary, "model_path": str(model_path)}, f, indent=2, default=str)
+    return model_path

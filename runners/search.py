@@ -1,0 +1,421 @@
+"""Search hyperparameters on one dataset with Ray Tune and Optuna, then test the best trial.
+
+    python -m runners.search [--dataset NAME|PATH] [--space NAME] [--budget smoke|small|full] ...
+
+Flow: dataset -> pre-flight checks -> Ray Tune (Optuna sampler, ASHA) -> one row per
+trial in the results database -> best trial evaluated on the test split -> saved model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import datetime as dt
+import logging
+import os
+import re
+import shlex
+import sys
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+from benchmarks.errors import UserError
+from runners.budgets import BUDGETS
+
+log = logging.getLogger("runners.search")
+
+SAMPLERS = ("tpe", "random", "cmaes", "gp")
+SCHEDULERS = ("asha", "fifo")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr (and exit 2), not usage plus error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from benchmarks.datasets import DEFAULT_DATASET
+
+    budgets = "; ".join(
+        f"{b.name}: {b.num_samples} trials x {b.epochs} epochs at {b.image_size}px, {b.description}" for b in BUDGETS.values()
+    )
+    p = _OneLineParser(
+        prog="python -m runners.search",
+        description="Hyperparameter search over custom-CNN and transfer-learning image classifiers "
+        "(Ray Tune + Optuna), then a held-out test of the best trial.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", default=DEFAULT_DATASET,
+                      help="digits (embedded), hymenoptera, fruits360, a tensorflow-datasets name (cifar10, "
+                      "oxford_flowers102, ...), or a folder/.zip of class subfolders (optionally in train/val/test folders)")
+    data.add_argument("--data-dir", help="tensorflow-datasets data_dir (share one prepared copy across a cluster)")
+    data.add_argument("--val-fraction", type=float, default=0.15, help="validation share carved where a dataset has no validation split")
+    data.add_argument("--test-fraction", type=float, default=0.15, help="test share carved from class-per-folder datasets")
+
+    search = p.add_argument_group("search")
+    search.add_argument("--space", default="default", help="search space module in search_spaces/ (see --list-spaces)")
+    search.add_argument("--budget", default="small", choices=list(BUDGETS), help=budgets)
+    search.add_argument("--num-samples", type=int, help="number of trials (default: the budget's)")
+    search.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the budget's)")
+    search.add_argument("--image-size", type=int, help="image side in pixels (default: the budget's)")
+    search.add_argument("--sampler", default="tpe", choices=SAMPLERS,
+                        help="Optuna sampler (tpe uses constant_liar for parallel trials; gp needs PyTorch)")
+    search.add_argument("--scheduler", default="asha", choices=SCHEDULERS, help="ASHA early stopping, or run every trial to the end")
+    search.add_argument("--weights", default="imagenet",
+                        help="backbone weights: imagenet, none, a weights file (one-backbone spaces) or a folder of <backbone>.weights.h5")
+    search.add_argument("--seed", type=int, default=0, help="seed of data splits, sampler and training")
+
+    compute = p.add_argument_group("compute")
+    compute.add_argument("--address", help="Ray cluster to join (auto, or ray://host:port); default starts a local Ray")
+    compute.add_argument("--max-concurrent", type=int, help="trials at a time (default: as many as the CPUs/GPUs allow)")
+    compute.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs reserved per trial")
+    compute.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per trial (fractions share a GPU)")
+
+    out = p.add_argument_group("results")
+    out.add_argument("--results", default="results", help="folder for the database, Ray's trial state and saved models")
+    out.add_argument("--db", help="SQLAlchemy URL of the results database (default: sqlite:///RESULTS/leaderboard.db)")
+    out.add_argument("--name", help="run name (default: DATASET-SPACE-TIMESTAMP)")
+    out.add_argument("--verbose", action="store_true", help="show the trials' own logs and Ray's")
+
+    p.add_argument("--list-datasets", action="store_true", help="list the built-in dataset names and exit")
+    p.add_argument("--list-spaces", action="store_true", help="list the search spaces and exit")
+    return p
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchOptions:
+    dataset: str
+    space: str
+    budget: str
+    num_samples: int
+    epochs: int
+    image_size: int
+    sampler: str
+    scheduler: str
+    weights: str | None
+    seed: int
+    address: str | None
+    max_concurrent: int | None
+    cpus_per_trial: float
+    gpus_per_trial: float
+    results: Path
+    db: str
+    name: str
+    data_dir: str | None
+    val_fraction: float
+    test_fraction: float
+    verbose: bool = False
+    command: str = ""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text.rstrip("/")).stem or text).strip("_") or "dataset"
+
+
+def options_from_args(args: argparse.Namespace) -> SearchOptions:
+    from runners.budgets import get_budget
+    from runners.store import default_db_url
+    from search_spaces import get_space
+
+    budget = get_budget(args.budget)
+    space = get_space(args.space)
+    for flag in ("num_samples", "epochs", "image_size", "max_concurrent"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UserError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if args.cpus_per_trial <= 0 or args.gpus_per_trial < 0:
+        raise UserError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0")
+    weights = None if args.weights.lower() == "none" else args.weights
+    if weights not in (None, "imagenet"):
+        weights = os.path.abspath(os.path.expanduser(weights))
+        pretrained = [b for b in space.backbones if b != "custom_cnn"]
+        if os.path.isfile(weights) and len(pretrained) > 1:
+            raise UserError(
+                f"--weights {args.weights} is one file but space {space.name!r} picks {len(pretrained)} backbones; "
+                "pass a folder of <backbone>.weights.h5 files or a space with one backbone"
+            )
+    results = Path(args.results).absolute()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = args.name or f"{_slug(args.dataset)}-{space.name}-{stamp}"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise UserError(f"--name {name!r} may only use letters, digits, '.', '_' and '-'")
+    return SearchOptions(
+        dataset=args.dataset,
+        space=space.name,
+        budget=budget.name,
+        num_samples=args.num_samples or space.num_samples or budget.num_samples,
+        epochs=args.epochs or budget.epochs,
+        image_size=args.image_size or budget.image_size,
+        sampler=args.sampler,
+        scheduler=args.scheduler,
+        weights=weights,
+        seed=args.seed,
+        address=args.address,
+        max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        results=results,
+        db=args.db or default_db_url(results),
+        name=name,
+        data_dir=args.data_dir,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        verbose=args.verbose,
+        command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
+    )
+
+
+def make_sampler(name: str, seed: int, num_samples: int):
+    """An Optuna sampler; TPE with constant_liar so parallel trials do not all sample the same point."""
+    import importlib.util
+
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=seed, constant_liar=True, multivariate=True, group=True,
+            n_startup_trials=max(2, min(10, num_samples // 3)),
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        # CMA-ES samples numeric parameters; categorical ones fall back to random sampling.
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":
+        if importlib.util.find_spec("torch") is None:
+            raise UserError("--sampler gp needs PyTorch: pip install torch (or use --sampler tpe)")
+        return optuna.samplers.GPSampler(seed=seed)
+    raise UserError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+
+
+def make_scheduler(name: str, epochs: int, grace_period: int):
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if name == "asha":
+        return ASHAScheduler(time_attr="training_iteration", max_t=epochs,
+                             grace_period=min(grace_period, epochs), reduction_factor=2)
+    return FIFOScheduler()
+
+
+def _start_ray(options: SearchOptions) -> None:
+    import optuna
+    import ray
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not options.verbose:
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter is silent at verbose=0
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"} if not options.verbose else {}
+    try:
+        ray.init(
+            address=options.address,
+            include_dashboard=False,
+            log_to_driver=options.verbose,
+            logging_level=logging.INFO if options.verbose else logging.ERROR,
+            runtime_env={"env_vars": env} if env else None,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
+                        "start it with `ray start --head` or drop --address") from None
+
+
+def _max_concurrent(options: SearchOptions) -> int:
+    import ray
+
+    if options.max_concurrent:
+        return min(options.max_concurrent, options.num_samples)
+    resources = ray.cluster_resources()
+    fit = int(resources.get("CPU", 1) // options.cpus_per_trial)
+    if options.gpus_per_trial:
+        fit = min(fit, int(resources.get("GPU", 0) // options.gpus_per_trial))
+        if fit < 1:
+            raise UserError(f"--gpus-per-trial {options.gpus_per_trial} but the Ray cluster has "
+                            f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
+    return max(1, min(fit, options.num_samples))
+
+
+def run_search(options: SearchOptions) -> dict[str, Any]:
+    """Run the whole search and return the summary that is also written as ``summary.json``."""
+    from benchmarks.datasets import load_dataset
+    from benchmarks.models import check_weights
+    from benchmarks.training import TrainSettings
+    from runners.budgets import get_budget
+    from runners.store import ResultsStore, now
+    from search_spaces import get_space
+
+    budget = get_budget(options.budget)
+    space = get_space(options.space)
+    store = ResultsStore(options.db)
+    sampler = make_sampler(options.sampler, options.seed, options.num_samples)
+    experiment_dir = options.results / "ray" / options.name
+    if experiment_dir.exists():
+        raise UserError(f"a run named {options.name!r} already exists in {experiment_dir.parent}; choose another --name")
+
+    print(f"search {options.name}: dataset {options.dataset}, space {space.name}, budget {budget.name} "
+          f"({options.num_samples} trials x {options.epochs} epochs at {options.image_size}px), "
+          f"sampler {options.sampler}, scheduler {options.scheduler}", flush=True)
+    data = load_dataset(
+        options.dataset, data_dir=options.data_dir, validation_fraction=options.val_fraction,
+        test_fraction=options.test_fraction, max_examples=budget.max_examples, seed=options.seed,
+    )
+    print(f"data: {data.describe()}", flush=True)
+    check_weights(list(space.backbones), options.weights, options.image_size)
+
+    _start_ray(options)
+    max_concurrent = _max_concurrent(options)
+    print(f"ray: up to {max_concurrent} trials at a time, {options.cpus_per_trial:g} CPU"
+          f"{f' + {options.gpus_per_trial:g} GPU' if options.gpus_per_trial else ''} each", flush=True)
+
+    run_id = uuid.uuid4().hex[:12]
+    run = dict(run_id=run_id, run_name=options.name, dataset=data.name, space=space.name, budget=budget.name,
+               image_size=options.image_size, weights=options.weights or "none", is_reference=space.num_samples is not None)
+    store.start_run(
+        run_id=run_id, run_name=options.name, dataset=data.name, dataset_summary=data.describe(),
+        class_names=list(data.class_names), space=space.name, budget=budget.name, sampler=options.sampler,
+        scheduler=options.scheduler, seed=options.seed, num_samples=options.num_samples,
+        max_concurrent=max_concurrent, epochs=options.epochs, image_size=options.image_size,
+        weights=options.weights or "none", command=options.command,
+    )
+    settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
+                             patience=budget.patience, seed=options.seed)
+    try:
+        grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent)
+        summary = _finish(options, grid, data, store, run_id)
+    except BaseException:
+        store.update_run(run_id, status="failed", finished_at=now())
+        raise
+    return summary
+
+
+def _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent):
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    from runners.callbacks import ProgressPrinter, TrialRecorder
+    from runners.trainable import run_trial
+
+    suggest = functools.partial(space.suggest, pretrained=options.weights is not None)
+    searcher = OptunaSearch(space=suggest, metric="val_accuracy", mode="max", sampler=sampler)
+    # An explicit limit: without one OptunaSearch can end up running one trial at a time (ray#46965).
+    searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial),
+        {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric="val_accuracy",
+            mode="max",
+            search_alg=searcher,
+            scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
+            num_samples=options.num_samples,
+            max_concurrent_trials=max_concurrent,
+            reuse_actors=False,  # TensorFlow frees GPU memory only when its process exits (ray#616)
+        ),
+        run_config=tune.RunConfig(
+            name=options.name,
+            storage_path=str(options.results / "ray"),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1, checkpoint_score_attribute="val_accuracy", checkpoint_score_order="max"
+            ),
+            callbacks=[ProgressPrinter(options.num_samples, options.epochs), TrialRecorder(store, run)],
+            verbose=0,
+        ),
+    )
+    return tuner.fit()
+
+
+def _finish(options: SearchOptions, grid, data, store, run_id: str) -> dict[str, Any]:
+    from runners.evaluate import evaluate_model, load_checkpoint_model, save_best
+    from runners.store import now
+
+    results = list(grid)
+    failed = [r for r in results if r.error is not None]
+    ok = [r for r in results if r.error is None and r.metrics and "best_val_accuracy" in r.metrics]
+    if not ok:
+        first = str(failed[0].error).strip().splitlines()[-1][:300] if failed else "no trial reported a result"
+        store.update_run(run_id, status="failed", finished_at=now(), trials_total=len(results), trials_failed=len(failed))
+        raise UserError(f"all {len(results)} trials failed; first error: {first}")
+    best = max(ok, key=lambda r: r.metrics["best_val_accuracy"])
+    trial_id = best.metrics["trial_id"]
+    print(f"best trial {trial_id}: {best.config} (val_accuracy {best.metrics['best_val_accuracy']:.4f})", flush=True)
+    print("evaluating it on the test split ...", flush=True)
+    model = load_checkpoint_model(best.get_best_checkpoint("val_accuracy", "max"))
+    test = evaluate_model(model, data, options.image_size)
+    store.update_trial(run_id, trial_id, is_best=True, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
+
+    summary = {
+        "run_id": run_id, "run_name": options.name, "dataset": data.name, "data": data.describe(),
+        "space": options.space, "budget": options.budget, "command": options.command,
+        "best_trial_id": trial_id, "best_config": best.config, "val_accuracy": best.metrics["best_val_accuracy"],
+        "trials_total": len(results), "trials_failed": len(failed),
+        "failures": sorted({str(r.error).strip().splitlines()[-1][:200] for r in failed}),
+        "image_size": options.image_size, "class_names": list(data.class_names), "test": test,
+    }
+    model_path = save_best(model, options.results / "models" / options.name, summary)
+    store.update_run(
+        run_id, status="finished", finished_at=now(), trials_total=len(results), trials_failed=len(failed),
+        best_trial_id=trial_id, test_metrics=test, model_path=str(model_path),
+    )
+    _print_summary(summary, model_path, options)
+    return summary
+
+
+def _print_summary(summary: dict[str, Any], model_path: Path, options: SearchOptions) -> None:
+    test = summary["test"]
+    lines = [
+        "",
+        f"== {summary['run_name']} ==",
+        f"best configuration ({summary['best_trial_id']}): "
+        + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(summary["best_config"].items())),
+        f"validation accuracy {summary['val_accuracy']:.4f}",
+        f"test ({test['examples']} images): accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f}, "
+        f"macro precision {test['precision_macro']:.4f}, macro recall {test['recall_macro']:.4f}, weighted F1 {test['f1_weighted']:.4f}"
+        + (f", top-5 accuracy {test['top5_accuracy']:.4f}" if "top5_accuracy" in test else ""),
+        f"trials: {summary['trials_total']} ({summary['trials_failed']} failed)"
+        + ("".join(f"\n  failed: {f}" for f in summary["failures"])),
+        f"model: {model_path} (summary.json beside it)",
+        f"results: {options.db} (run_name = '{summary['run_name']}')",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list_datasets:
+        from benchmarks.datasets import list_datasets
+
+        for name, what in list_datasets().items():
+            print(f"{name:20s} {what}")
+        print("...or any tensorflow-datasets image-classification name, or a folder/.zip of class subfolders")
+        return 0
+    if args.list_spaces:
+        from search_spaces import get_space, list_spaces
+
+        for name in list_spaces():
+            print(f"{name:12s} {get_space(name).description}")
+        return 0
+    if not args.verbose:
+        warnings.filterwarnings("ignore")
+        logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        run_search(options_from_args(args))
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

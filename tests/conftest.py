@@ -1,0 +1,252 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- reports: fake results databases
+#
+# Realistic rows written through runners.store.ResultsStore, so that report tests never need a real search.
+
+import datetime as dt
+import random
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from runners.store import ResultsStore
+
+_T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc)
+_POLICIES = ("none", "flip", "light", "color", "strong")
+_PARAMS = {"custom_cnn": 180_000, "mobilenet_v2": 2_422_339, "efficientnet_b0": 4_213_670, "resnet50": 23_788_163}
+
+
+def _history(val_accuracy: float, epochs: int, family: str, lr: float, params: int) -> list[dict[str, Any]]:
+    rows = []
+    for epoch in range(1, epochs + 1):
+        progress = epoch / epochs
+        val = round(val_accuracy * (0.6 + 0.4 * progress), 4)
+        phase = "train" if family == "custom_cnn" else ("head" if epoch <= max(1, epochs // 2) else "finetune")
+        rows.append(
+            {
+                "epoch": epoch,
+                "phase": phase,
+                "loss": round(1.8 * (1.05 - progress) + 0.1, 4),
+                "accuracy": round(min(0.999, val + 0.04 * progress), 4),
+                "val_loss": round(1.7 * (1.1 - progress) + 0.2, 4),
+                "val_accuracy": val,
+                "learning_rate": lr if phase != "finetune" else lr / 10,
+                "params": params,
+                "trainable_params": params if phase != "head" else params // 10,
+            }
+        )
+    return rows
+
+
+def _test_metrics(accuracy: float, f1: float, class_names: list[str], per_class_examples: int = 20) -> dict[str, Any]:
+    n = len(class_names)
+    correct = round(accuracy * per_class_examples)
+    matrix = []
+    for i in range(n):
+        row = [0] * n
+        row[i] = correct
+        row[(i + 1) % n] += per_class_examples - correct
+        matrix.append(row)
+    per_class: dict[str, Any] = {
+        name: {"precision": accuracy, "recall": accuracy, "f1-score": f1, "support": per_class_examples} for name in class_names
+    }
+    per_class["accuracy"] = accuracy
+    per_class["macro avg"] = {"precision": accuracy, "recall": accuracy, "f1-score": f1, "support": n * per_class_examples}
+    per_class["weighted avg"] = dict(per_class["macro avg"])
+    metrics = {
+        "accuracy": accuracy,
+        "examples": n * per_class_examples,
+        "precision_macro": accuracy,
+        "recall_macro": accuracy,
+        "f1_macro": f1,
+        "precision_weighted": accuracy,
+        "recall_weighted": accuracy,
+        "f1_weighted": f1,
+        "confusion_matrix": matrix,
+        "per_class": per_class,
+    }
+    if n > 5:
+        metrics["top5_accuracy"] = min(1.0, accuracy + 0.05)
+    return metrics
+
+
+class FakeResults:
+    """Writes runs and trials like a search would, with deterministic, realistic values."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self.store = ResultsStore(self.url)
+        self._clock = _T0
+
+    def trial(self, run_id: str, run_name: str, dataset: str, spec: dict[str, Any], *, space: str) -> dict[str, Any]:
+        """A full trials row from a short spec (trial_id, backbone, val_accuracy, status, …)."""
+        spec = dict(spec)
+        trial_id = spec.pop("trial_id")
+        backbone = spec.pop("backbone")
+        status = spec.pop("status", "completed")
+        family = "custom_cnn" if backbone == "custom_cnn" else "transfer"
+        rng = random.Random(f"{run_id}/{trial_id}")
+        lr = spec.pop("learning_rate", round(10 ** rng.uniform(-4, -2), 6))
+        config: dict[str, Any] = {
+            "backbone": backbone,
+            "learning_rate": lr,
+            "batch_size": spec.pop("batch_size", rng.choice([16, 32, 64])),
+            "optimizer": spec.pop("optimizer", rng.choice(["adam", "adamw"])),
+            "augmentation": spec.pop("augmentation", rng.choice(_POLICIES)),
+            "dense_units": spec.pop("dense_units", rng.choice([128, 256, 512])),
+            "dropout": spec.pop("dropout", round(rng.uniform(0, 0.5), 3)),
+        }
+        if family == "custom_cnn":
+            config["depth"] = spec.pop("depth", rng.randint(2, 4))
+            config["width"] = spec.pop("width", rng.choice([16, 32, 64]))
+        else:
+            config["unfrozen_layers"] = spec.pop("unfrozen_layers", rng.choice([0, 10, 20, 30, 40]))
+        epochs = 0 if status == "failed" else (spec.pop("epochs", 3 if status == "stopped" else 6))
+        spec.pop("epochs", None)
+        params = spec.pop("params", _PARAMS.get(backbone, 1_000_000))
+        wall = spec.pop("wall_seconds", round(15.0 * epochs * (1 + params / 5e6), 1) if epochs else 2.0)
+        val = spec.pop("val_accuracy", None)
+        started = self._clock
+        self._clock = started + dt.timedelta(seconds=max(wall, 1) + 5)
+        row: dict[str, Any] = {
+            "run_id": run_id,
+            "run_name": run_name,
+            "trial_id": trial_id,
+            "dataset": dataset,
+            "space": space,
+            "budget": "smoke",
+            "family": family,
+            "backbone": backbone,
+            "is_reference": spec.pop("is_reference", False),
+            "is_best": False,
+            "status": status,
+            "error": spec.pop("error", "ResourceExhaustedError: OOM when allocating tensor" if status == "failed" else None),
+            "val_accuracy": None if status == "failed" else val,
+            "val_loss": None if status == "failed" or val is None else round(1.2 - val, 4),
+            "epochs": epochs or None,
+            "wall_seconds": wall,
+            "params": None if status == "failed" else params,
+            "trainable_params": None if status == "failed" else params,
+            "image_size": 64,
+            "weights": None if family == "custom_cnn" else "imagenet",
+            **config,
+            "config": config,
+            "history": None if status == "failed" or val is None else _history(val, epochs, family, lr, params),
+            "started_at": started,
+            "finished_at": started + dt.timedelta(seconds=wall),
+        }
+        row.update(spec)
+        return row
+
+    def run(
+        self,
+        run_id: str,
+        dataset: str,
+        trials: list[dict[str, Any]],
+        *,
+        run_name: str | None = None,
+        space: str = "default",
+        class_names: list[str] | None = None,
+        test: tuple[float, float] | None = (0.8, 0.78),
+        status: str = "finished",
+    ) -> list[dict[str, Any]]:
+        """Store a run and its trials; the best finished trial gets ``is_best`` and the ``test`` (accuracy, macro F1)."""
+        run_name = run_name or run_id
+        class_names = class_names or ["cat", "dog", "horse"]
+        started = self._clock
+        self.store.start_run(
+            run_id=run_id, run_name=run_name, dataset=dataset, space=space, budget="smoke", sampler="tpe",
+            scheduler="asha", seed=0, num_samples=len(trials), epochs=6, image_size=64,
+            class_names=class_names, started_at=started, command=f"transfer-search --dataset {dataset}",
+        )  # fmt: skip
+        rows = [self.trial(run_id, run_name, dataset, spec, space=space) for spec in trials]
+        done = [r for r in rows if r["status"] != "failed" and r["val_accuracy"] is not None]
+        best = max(done, key=lambda r: r["val_accuracy"]) if done else None
+        if best is not None and test is not None:
+            best.update(is_best=True, test_accuracy=test[0], test_f1_macro=test[1])
+        for row in rows:
+            self.store.record_trial(row)
+        self.store.update_run(
+            run_id,
+            status=status,
+            finished_at=self._clock,
+            trials_total=len(rows),
+            trials_failed=sum(r["status"] == "failed" for r in rows),
+            best_trial_id=best["trial_id"] if best else None,
+            test_metrics=_test_metrics(test[0], test[1], class_names) if best is not None and test is not None else None,
+            model_path=f"/results/models/{run_id}.keras" if best is not None else None,
+        )
+        self.store.engine.dispose()
+        return rows
+
+
+BEANS = ["angular_leaf_spot", "bean_rust", "healthy"]
+DIGITS = [str(i) for i in range(10)]
+
+
+def populate_rich(fake: FakeResults) -> FakeResults:
+    """Two datasets, four runs: both families, stopped and failed trials, a reference recipe.
+
+    beans: best transfer r1/t02 mobilenet_v2 0.90 (test 0.88, F1 0.87); best custom CNN r2/c01 0.78
+    (test 0.74, F1 0.73); reference r3/ref-mobilenet 0.86. digits: custom CNN d01 0.97 (test 0.95) beats
+    transfer d03 0.93 (not evaluated).
+    """
+    fake.run(
+        "r1", "beans",
+        [
+            {"trial_id": "t01", "backbone": "custom_cnn", "val_accuracy": 0.70, "params": 120_000, "wall_seconds": 40.0},
+            {"trial_id": "t02", "backbone": "mobilenet_v2", "val_accuracy": 0.90, "wall_seconds": 120.0},
+            {"trial_id": "t03", "backbone": "efficientnet_b0", "val_accuracy": 0.60, "status": "stopped"},
+            {"trial_id": "t04", "backbone": "custom_cnn", "val_accuracy": 0.75, "params": 250_000, "wall_seconds": 60.0},
+            {"trial_id": "t05", "backbone": "resnet50", "status": "failed"},
+            {"trial_id": "t06", "backbone": "mobilenet_v2", "val_accuracy": 0.85},
+            {"trial_id": "t07", "backbone": "custom_cnn", "val_accuracy": 0.55, "status": "stopped"},
+            {"trial_id": "t08", "backbone": "efficientnet_b0", "val_accuracy": 0.88},
+        ],
+        run_name="beans-search", class_names=BEANS, test=(0.88, 0.87),
+    )  # fmt: skip
+    fake.run(
+        "r2", "beans",
+        [
+            {"trial_id": "c01", "backbone": "custom_cnn", "val_accuracy": 0.78, "params": 300_000, "wall_seconds": 90.0},
+            {"trial_id": "c02", "backbone": "custom_cnn", "val_accuracy": 0.72},
+            {"trial_id": "c03", "backbone": "custom_cnn", "status": "failed", "error": "ValueError: bad | pipe <b>x</b>"},
+        ],
+        run_name="beans-cnn", space="custom_cnn", class_names=BEANS, test=(0.74, 0.73),
+    )  # fmt: skip
+    fake.run(
+        "r3", "beans",
+        [{"trial_id": "ref-mobilenet", "backbone": "mobilenet_v2", "val_accuracy": 0.86, "is_reference": True}],
+        run_name="beans-reference", space="reference", class_names=BEANS, test=(0.84, 0.83),
+    )  # fmt: skip
+    fake.run(
+        "r4", "digits",
+        [
+            {"trial_id": "d01", "backbone": "custom_cnn", "val_accuracy": 0.97, "params": 90_000, "wall_seconds": 30.0},
+            {"trial_id": "d02", "backbone": "custom_cnn", "val_accuracy": 0.91, "status": "stopped"},
+            {"trial_id": "d03", "backbone": "mobilenet_v2", "val_accuracy": 0.93, "wall_seconds": 200.0},
+            {"trial_id": "d04", "backbone": "resnet50", "val_accuracy": 0.89},
+            {"trial_id": "d05", "backbone": "custom_cnn", "val_accuracy": 0.95},
+            {"trial_id": "d06", "backbone": "efficientnet_b0", "val_accuracy": 0.90},
+        ],
+        run_name="digits-search", class_names=DIGITS, test=(0.95, 0.94),
+    )  # fmt: skip
+    return fake
+
+
+@pytest.fixture(scope="session")
+def report_fakes() -> SimpleNamespace:
+    """``FakeResults`` (a writer of realistic fake runs) and ``populate_rich`` (the two-dataset scenario)."""
+    return SimpleNamespace(FakeResults=FakeResults, populate_rich=populate_rich, BEANS=BEANS, DIGITS=DIGITS)
+
+
+@pytest.fixture
+def fake_results(tmp_path: Path) -> FakeResults:
+    """An empty results database under ``tmp_path/results`` with a writer of fake runs."""
+    return FakeResults(tmp_path / "results" / "leaderboard.db")
