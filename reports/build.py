@@ -72,7 +72,10 @@ def build_report(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 on success, 2 with a one-line ``error:`` message on stderr otherwise."""
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error already printed on one line
+        return exit_.code if isinstance(exit_.code, int) else 2
     from runners.store import default_db_url
 
     results = args.results or DEFAULT_RESULTS

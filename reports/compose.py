@@ -35,7 +35,9 @@ TEST_FOOTNOTE = (
     "by validation accuracy, never by test accuracy."
 )
 STOPPED_NOTE = (
-    "Status “stopped”: ended early by the ASHA scheduler; its validation accuracy comes from fewer epochs."
+    "Status “stopped”: ended early by the ASHA scheduler; its validation accuracy comes from fewer epochs. "
+    "Test F1 is macro-averaged; Time is training time; LR is the learning rate; Dense is the head's dense "
+    "units; Unfrozen is the number of backbone layers fine-tuned; Depth and Width size the custom CNN."
 )
 
 
@@ -60,13 +62,13 @@ class Report:
 
 
 _HYPERPARAMETER_LABELS = {
-    "learning_rate": ("Learning rate", "lr"),
+    "learning_rate": ("LR", "lr"),
     "batch_size": ("Batch", "int"),
     "optimizer": ("Optimizer", "text"),
     "dropout": ("Dropout", "float"),
-    "dense_units": ("Dense units", "int"),
-    "augmentation": ("Augmentation", "text"),
-    "unfrozen_layers": ("Unfrozen layers", "int"),
+    "dense_units": ("Dense", "int"),
+    "augmentation": ("Augment.", "text"),
+    "unfrozen_layers": ("Unfrozen", "int"),
     "depth": ("Depth", "int"),
     "width": ("Width", "int"),
 }
@@ -242,12 +244,12 @@ def _trial_columns(frame: pd.DataFrame, *, with_run: bool, leading: Sequence[Col
     columns += [
         Column("backbone", "Backbone"),
         Column("status", "Status"),
-        Column("val_accuracy", "Val. accuracy", "score"),
-        Column("test_accuracy", "Test accuracy*", "score"),
-        Column("test_f1_macro", "Test macro F1*", "score"),
+        Column("val_accuracy", "Val. acc.", "score"),
+        Column("test_accuracy", "Test acc.*", "score"),
+        Column("test_f1_macro", "Test F1*", "score"),
         Column("epochs", "Epochs", "int"),
-        Column("params", "Parameters", "params"),
-        Column("wall_seconds", "Training time", "seconds"),
+        Column("params", "Params", "params"),
+        Column("wall_seconds", "Time", "seconds"),
     ]
     for name in HYPERPARAMETER_COLUMNS:
         if name in frame and frame[name].notna().any():
@@ -371,6 +373,9 @@ def _importance(data: ReportData, dataset: str, section: Section, plot_path: Pat
     pool = tables.searched(data.trials[data.trials["dataset"] == dataset])
     if pool.empty:
         sub.add(Paragraph("No searched trials, so no hyperparameter importance.", "empty"))
+        return
+    if not ((pool["status"] == "completed") & pool["val_accuracy"].notna()).any():
+        sub.add(Paragraph("No hyperparameter importance: no searched trial of this dataset completed.", "empty"))
         return
     results = importance_by_family(pool)
     sub.add(

@@ -119,7 +119,10 @@ def load_results(url: str, datasets: Sequence[str] | None = None) -> ReportData:
     path = _sqlite_path(url)
     if path is not None and not os.path.isfile(path):
         raise UserError(f"no results database at {path}; run a search first, or pass --db URL / --results DIR")
-    store = ResultsStore(url, create=False)
+    try:
+        store = ResultsStore(url, create=False)
+    except UserError as error:
+        raise UserError(str(error).replace(url, shown)) from None
     try:
         inspector = sa.inspect(store.engine)
         tables = set(inspector.get_table_names())

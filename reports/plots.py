@@ -18,11 +18,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter  # noqa: E402
 
 from reports import tables  # noqa: E402
 from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS  # noqa: E402
-from reports.formatting import family_label  # noqa: E402
+from reports.formatting import family_label, fmt_params  # noqa: E402
 from reports.importance import Importance  # noqa: E402
 
 __all__ = [
@@ -107,7 +107,7 @@ def family_comparison_plot(trials: pd.DataFrame, datasets: Sequence[str], path: 
     ax.set_ylabel("")
     ax.set_yticks(range(len(order)), [_short(d, 34) for d in order])
     ax.set_title("Custom CNN vs transfer learning: every finished trial per dataset")
-    ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=len(hue_order), frameon=False)
+    ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return _save(fig, path)
 
 
@@ -120,9 +120,11 @@ def search_progress_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     _style()
     fig, ax = plt.subplots(figsize=(10, 4.2))
     hue_order = _family_order(points)
+    points = points.rename(columns={"family_label": "Family", "status": "Status"})
+    statuses = ["completed", "stopped"] + sorted(set(points["Status"]) - {"completed", "stopped"})
     sns.scatterplot(
-        data=points, x="trial_number", y="val_accuracy", hue="family_label", hue_order=hue_order,
-        palette=_family_palette(hue_order), style="status", style_order=["completed", "stopped"],
+        data=points, x="trial_number", y="val_accuracy", hue="Family", hue_order=hue_order,
+        palette=_family_palette(hue_order), style="Status", style_order=[s for s in statuses if s in set(points["Status"])],
         s=55, alpha=0.8, ax=ax,
     )  # fmt: skip
     runs = list(dict.fromkeys(progress["run_name"]))
@@ -136,11 +138,12 @@ def search_progress_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     ax.yaxis.set_major_formatter(_PERCENT)
     ax.set_xlabel("trial (in the order stored, per run)")
     ax.set_ylabel("validation accuracy")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.5, progress["trial_number"].max() + 0.5)
     failed = int((progress["status"] == "failed").sum())
     note = f" ({failed} failed not shown)" if failed else ""
     ax.set_title(f"Search progress on {_short(dataset, 40)}{note}")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
     return _save(fig, path)
 
 
@@ -174,8 +177,10 @@ def learning_curves_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     acc_ax.yaxis.set_major_formatter(_PERCENT)
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy (solid: validation, dashed: training)")
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss (solid: validation, dashed: training)")
+    epochs = max(len(h) for h in best["history_list"])
     for ax in (acc_ax, loss_ax):
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, epochs + 0.5)
     acc_ax.legend(fontsize="small", loc="lower right")
     fig.suptitle(f"Learning curves of the top {len(best)} trial(s) on {_short(dataset, 40)} (dotted: phase change)")
     fig.tight_layout()
@@ -219,8 +224,9 @@ def hyperparameter_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathL
             else:
                 order = sorted(values.astype(str).unique())
             subset = subset.assign(**{name: values.map(_category) if numeric else values.astype(str)})
-            sns.stripplot(data=subset, x=name, y="val_accuracy", hue="family_label", hue_order=hue_order,
-                          order=order, palette=palette, dodge=len(hue_order) > 1, jitter=0.2, size=5,
+            present = [h for h in hue_order if (subset["family_label"] == h).any()]
+            sns.stripplot(data=subset, x=name, y="val_accuracy", hue="family_label", hue_order=present,
+                          order=order, palette=palette, dodge=len(present) > 1, jitter=0.2, size=5,
                           alpha=0.75, legend=False, ax=ax)  # fmt: skip
             if len(order) > 4:
                 ax.tick_params(axis="x", labelrotation=30)
@@ -234,6 +240,10 @@ def hyperparameter_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathL
     fig.suptitle(f"Hyperparameters against validation accuracy on {_short(dataset, 40)}", x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
+
+
+def _si_count(value: float) -> str:
+    return fmt_params(value).replace(".00", "").replace(".0", "")
 
 
 def _category(value: object) -> str:
@@ -296,29 +306,32 @@ def confusion_matrix_plot(
 def cost_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathLike) -> Path | None:
     """Validation accuracy against training time and against parameter count (log axis), by backbone."""
     data = _with_family_label(tables.finished(tables.searched(trials[trials["dataset"] == dataset])))
+    data = data.rename(columns={"family_label": "Family", "backbone": "Backbone"})
     panels = [("wall_seconds", "training time (s)"), ("params", "parameters (log scale)")]
     panels = [(column, label) for column, label in panels if data[column].notna().any()]
     if data.empty or not panels:
         return None
     _style()
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), squeeze=False, sharey=True)
-    backbones = sorted(data["backbone"].unique())
+    backbones = sorted(data["Backbone"].unique())
     palette = dict(zip(backbones, sns.color_palette("colorblind", len(backbones)), strict=True))
     for index, (ax, (column, label)) in enumerate(zip(axes.flat, panels, strict=True)):
         subset = data[data[column].notna()]
         sns.scatterplot(
-            data=subset, x=column, y="val_accuracy", hue="backbone", hue_order=backbones, palette=palette,
-            style="family_label", style_order=_family_order(data), s=60, alpha=0.8,
+            data=subset, x=column, y="val_accuracy", hue="Backbone", hue_order=backbones, palette=palette,
+            style="Family", style_order=_family_order(data.rename(columns={"Family": "family_label"})), s=60, alpha=0.8,
             legend=index == len(panels) - 1, ax=ax,
         )  # fmt: skip
         if column == "params" and (subset[column] > 0).all():
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _si_count(v)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel("validation accuracy")
         ax.yaxis.set_major_formatter(_PERCENT)
     legend = axes.flat[len(panels) - 1].get_legend()
     if legend is not None:
-        sns.move_legend(axes.flat[len(panels) - 1], "upper left", bbox_to_anchor=(1.02, 1), title=None, fontsize="small")
+        sns.move_legend(axes.flat[len(panels) - 1], "upper left", bbox_to_anchor=(1.02, 1), title=None, fontsize="small", frameon=False)
     fig.suptitle(f"Accuracy against cost on {_short(dataset, 40)}")
     fig.tight_layout()
     return _save(fig, path)

@@ -65,7 +65,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        color: var(--fg); margin: 0; background: #fff; }
-main { max-width: 1360px; margin: 0 auto; padding: 24px 32px 64px; }
+main { max-width: 1680px; margin: 0 auto; padding: 20px 20px 64px; }
 h1 { font-size: 26px; margin: 0 0 8px; }
 h2 { font-size: 21px; margin: 40px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 17px; margin: 28px 0 10px; }
@@ -76,8 +76,8 @@ p.empty { color: #6e5200; background: #fff8c5; border-left: 4px solid var(--warn
 nav.toc { background: var(--head); border: 1px solid var(--line); border-radius: 6px; padding: 10px 16px; margin: 16px 0; }
 nav.toc ul { margin: 4px 0; padding-left: 20px; } nav.toc a { color: var(--accent); text-decoration: none; }
 .table-wrap { overflow-x: auto; margin: 10px 0 6px; }
-table { border-collapse: collapse; font-size: 13px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid var(--line); padding: 3px 6px; vertical-align: top; }
 th { background: var(--head); text-align: left; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }

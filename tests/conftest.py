@@ -31,9 +31,9 @@ def _history(val_accuracy: float, epochs: int, family: str, lr: float, params: i
             {
                 "epoch": epoch,
                 "phase": phase,
-                "loss": round(1.8 * (1.05 - progress) + 0.1, 4),
+                "loss": round((2.2 - 1.5 * val_accuracy) * (1.05 - progress) + 0.1, 4),
                 "accuracy": round(min(0.999, val + 0.04 * progress), 4),
-                "val_loss": round(1.7 * (1.1 - progress) + 0.2, 4),
+                "val_loss": round((2.0 - 1.2 * val_accuracy) * (1.1 - progress) + 0.2, 4),
                 "val_accuracy": val,
                 "learning_rate": lr if phase != "finetune" else lr / 10,
                 "params": params,
@@ -250,3 +250,85 @@ def report_fakes() -> SimpleNamespace:
 def fake_results(tmp_path: Path) -> FakeResults:
     """An empty results database under ``tmp_path/results`` with a writer of fake runs."""
     return FakeResults(tmp_path / "results" / "leaderboard.db")
+
+
+# --------------------------------------------------------------------------- data: small image folders and zips
+
+import os
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_TFDS = REPO.parent / "shared" / "data" / "tfds"
+
+
+def write_images(folder: Path, count: int, color: tuple[int, int, int], *, seed: int = 0, ext: str = ".png") -> None:
+    """``count`` noisy images of a class colour: easy to learn, different from each other."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        pixels = np.clip(np.array(color) + rng.normal(0, 25, (24, 24, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{i:03d}{ext}")
+
+
+COLORS = {"ants": (200, 40, 40), "bees": (40, 40, 200), "wasps": (40, 200, 40)}
+
+
+def make_class_folders(root: Path, counts: dict[str, int], *, ext: str = ".png") -> Path:
+    for index, (name, count) in enumerate(counts.items()):
+        write_images(root / name, count, COLORS.get(name, (index * 60 % 255, 100, 150)), seed=index, ext=ext)
+    return root
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            archive.write(path, Path(folder.name) / path.relative_to(folder))
+    return target
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Class-per-folder dataset: ants, bees, wasps with 20 images each."""
+    return make_class_folders(tmp_path / "insects", {"ants": 20, "bees": 20, "wasps": 20})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
+    """Archives extract into a per-session cache, never the user's."""
+    monkeypatch.setenv("TRANSFER_SEARCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def have_shared_cifar10() -> bool:
+    return (SHARED_TFDS / "cifar10").is_dir()
+
+
+@pytest.fixture(scope="session")
+def rich_report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The two-dataset scenario, reported once per session by the real command (``python -m reports.build``)."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("rich")
+    fake = populate_rich(FakeResults(root / "results" / "leaderboard.db"))
+    out = root / "report"
+    done = subprocess.run(
+        [sys.executable, "-m", "reports.build", "--results", str(root / "results"), "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return SimpleNamespace(out=out, url=fake.url, stdout=done.stdout, stderr=done.stderr)
+
+
+def save_backbone_weights(tmp_path: Path, name: str = "mobilenet_v2") -> str:
+    """Random (but not initial) weights of a backbone saved to a local file, as a stand-in for ImageNet's."""
+    from benchmarks.models import get_backbone
+
+    base = get_backbone(name).constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
+    rng = np.random.default_rng(0)
+    base.set_weights([(w * rng.uniform(0.9, 1.1, size=w.shape)).astype("float32") for w in base.get_weights()])
+    path = tmp_path / f"{name}.weights.h5"
+    base.save_weights(path)
+    return str(path)

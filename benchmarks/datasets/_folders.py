@@ -79,7 +79,8 @@ def find_root(path: Path) -> Path:
     while True:
         children = _subdirs(path)
         has_images = any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file())
-        if len(children) == 1 and not has_images and _subdirs(children[0]):
+        wrapper = len(children) == 1 and children[0].name.lower() not in _SPLIT_ALIASES
+        if wrapper and not has_images and _subdirs(children[0]):
             path = children[0]
         else:
             return path

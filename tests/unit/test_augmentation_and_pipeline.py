@@ -1,0 +1,69 @@
+"""The tf.data input pipeline and the augmentation policies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from benchmarks.augmentation import AUGMENTATIONS, POLICIES, SaltAndPepper, build_augmentation, resolve_policy
+from benchmarks.datasets import load_dataset
+from benchmarks.pipeline import make_dataset
+
+
+def test_pipeline_decodes_bytes_and_files_to_float_pixels(image_folder):
+    for data in (load_dataset("digits", max_examples=(40, 20, 20)), load_dataset(str(image_folder))):
+        ds = make_dataset(data.train, image_size=32, batch_size=8, training=True, seed=1)
+        images, labels = next(iter(ds))
+        assert images.shape == (8, 32, 32, 3) and images.dtype == tf.float32
+        assert 0.0 <= float(tf.reduce_min(images)) and float(tf.reduce_max(images)) <= 255.0
+        assert labels.dtype == tf.int64
+        assert sum(int(b[1].shape[0]) for b in ds) == len(data.train)
+
+
+def test_evaluation_pipeline_keeps_order(image_folder):
+    data = load_dataset(str(image_folder))
+    ds = make_dataset(data.test, image_size=16, batch_size=4, training=False)
+    labels = np.concatenate([y.numpy() for _, y in ds])
+    np.testing.assert_array_equal(labels, data.test.labels)
+
+
+def test_a_file_corrupted_after_the_scan_is_skipped_not_fatal(image_folder):
+    data = load_dataset(str(image_folder))
+    with open(data.test.items[0], "wb") as f:
+        f.write(b"garbage")
+    ds = make_dataset(data.test, image_size=16, batch_size=64, training=False)
+    assert sum(int(y.shape[0]) for _, y in ds) == len(data.test) - 1
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_every_policy_keeps_shape_and_range(policy):
+    images = tf.random.uniform((4, 32, 32, 3), 0, 255, seed=1)
+    layer = build_augmentation(policy, 32, seed=0)
+    if policy == "none":
+        assert layer is None
+        return
+    out = layer(images, training=True)
+    assert out.shape == images.shape
+    assert float(tf.reduce_min(out)) >= -1e-3 and float(tf.reduce_max(out)) <= 255 + 1e-3
+
+
+def test_policies_only_name_known_augmentations():
+    for names in POLICIES.values():
+        assert set(names) <= set(AUGMENTATIONS)
+    assert resolve_policy(["flip", "crop"]) == ("flip", "crop")
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        resolve_policy(["flip", "sepia"])
+    with pytest.raises(ValueError, match="unknown augmentation policy"):
+        resolve_policy("extreme")
+
+
+def test_salt_and_pepper_sets_pixels_to_the_extremes_in_training_only():
+    images = tf.fill((2, 50, 50, 3), 128.0)
+    layer = SaltAndPepper(0.2, seed=3)
+    noisy = layer(images, training=True).numpy()
+    changed = noisy[..., 0] != 128
+    assert 0.1 < changed.mean() < 0.3
+    assert set(np.unique(noisy[changed])) <= {0.0, 255.0}
+    assert (noisy[..., 0] == noisy[..., 1]).all()  # whole pixels, not channels
+    np.testing.assert_array_equal(layer(images, training=False), images)

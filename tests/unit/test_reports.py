@@ -1,0 +1,346 @@
+"""The reports package: tables with exact numbers, formatting, rendering, importance, the CLI and its edge cases.
+
+Every database here is written by the tests (tests/conftest.py: FakeResults), never by a real search.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports import tables
+from reports.build import main
+from reports.data import load_results
+from reports.formatting import fmt_params, fmt_score, fmt_score_diff, fmt_seconds, fmt_seconds_diff
+from reports.importance import MIN_TRIALS, build_study, importance_by_family, infer_distributions, param_importances
+from benchmarks.errors import UserError
+from reports.document import Document, Paragraph, Section, Table
+from reports.render import markdown_table, md_escape, render_html
+from runners.store import ResultsStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory, report_fakes):
+    """The two-dataset scenario, loaded (no report built)."""
+    fake = report_fakes.populate_rich(report_fakes.FakeResults(tmp_path_factory.mktemp("db") / "leaderboard.db"))
+    return load_results(fake.url)
+
+
+def _one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- tables: exact numbers
+
+
+def test_load_results_normalises_trials_and_runs(rich):
+    assert rich.datasets == ["beans", "digits"]
+    assert len(rich.trials) == 18 and len(rich.runs) == 4
+    assert rich.trials["is_best"].dtype == bool and int(rich.trials["is_best"].sum()) == 4
+    assert int(rich.trials["is_reference"].sum()) == 1
+    t02 = rich.trials.set_index("label").loc["beans-search/t02"]
+    assert t02["family"] == "transfer" and len(t02["history_list"]) == 6
+    assert t02["config_dict"]["backbone"] == "mobilenet_v2"
+    assert rich.runs.set_index("run_id").loc["r4", "class_names_list"] == [str(i) for i in range(10)]
+
+
+def test_family_comparison_picks_best_by_validation_accuracy(rich):
+    comparison = tables.family_comparison(rich.trials, rich.datasets)
+    cnn, transfer = comparison.loc[("beans", "custom_cnn")], comparison.loc[("beans", "transfer")]
+    assert cnn["label"] == "beans-cnn/c01" and transfer["label"] == "beans-search/t02"
+    assert (cnn["val_accuracy"], cnn["test_accuracy"], cnn["test_f1_macro"]) == (0.78, 0.74, 0.73)
+    assert (transfer["val_accuracy"], transfer["test_accuracy"], transfer["test_f1_macro"]) == (0.90, 0.88, 0.87)
+    assert (cnn["params"], cnn["wall_seconds"]) == (300_000, 90.0)
+    assert (cnn["finished_trials"], transfer["finished_trials"]) == (5, 4)  # reference recipe not counted
+    digits_transfer = comparison.loc[("digits", "transfer")]
+    assert digits_transfer["label"] == "digits-search/d03" and not digits_transfer["is_best"]
+    assert math.isnan(digits_transfer["test_accuracy"])  # not evaluated: the run's best was the custom CNN
+
+    difference = tables.family_difference(comparison)
+    assert difference.loc["beans", "val_accuracy"] == pytest.approx(0.12)
+    assert difference.loc["beans", "test_accuracy"] == pytest.approx(0.14)
+    assert difference.loc["digits", "val_accuracy"] == pytest.approx(-0.04)
+    assert math.isnan(difference.loc["digits", "test_accuracy"])
+
+
+def test_leaderboard_ranks_finished_searched_trials(rich):
+    board = tables.leaderboard(rich.trials, "beans", top=None)
+    assert board["label"].tolist() == [
+        "beans-search/t02", "beans-search/t08", "beans-search/t06", "beans-cnn/c01", "beans-search/t04",
+        "beans-cnn/c02", "beans-search/t01", "beans-search/t03", "beans-search/t07",
+    ]  # fmt: skip
+    assert board["rank"].tolist() == list(range(1, 10))
+    assert board["val_accuracy"].tolist() == [0.90, 0.88, 0.85, 0.78, 0.75, 0.72, 0.70, 0.60, 0.55]
+    assert board.loc[0, "test_accuracy"] == 0.88 and math.isnan(board.loc[1, "test_accuracy"])
+    assert len(tables.leaderboard(rich.trials, "beans", top=3)) == 3
+    assert set(board["status"]) == {"completed", "stopped"}  # failed trials and the reference recipe left out
+
+
+def test_reference_comparison_puts_recipes_next_to_the_searched_best(rich):
+    frame = tables.reference_comparison(rich.trials, "beans")
+    assert frame["role"].tolist() == ["searched best (transfer)", "searched best (custom_cnn)", "reference recipe"]
+    assert frame["label"].tolist() == ["beans-search/t02", "beans-cnn/c01", "beans-reference/ref-mobilenet"]
+    assert frame["val_accuracy"].tolist() == [0.90, 0.78, 0.86]
+    assert tables.reference_comparison(rich.trials, "digits").empty
+
+
+def test_backbone_summary_and_pivot(rich):
+    summary = tables.backbone_summary(rich.trials).set_index("backbone")
+    assert summary.loc["custom_cnn", ["trials", "finished", "failed", "datasets"]].tolist() == [9, 8, 1, 2]
+    assert summary.loc["custom_cnn", "best_val_accuracy"] == 0.97 and summary.loc["custom_cnn", "best_dataset"] == "digits"
+    assert summary.loc["resnet50", ["trials", "finished", "failed"]].tolist() == [2, 1, 1]
+    assert summary.loc["mobilenet_v2", "mean_val_accuracy"] == pytest.approx((0.90 + 0.85 + 0.93) / 3)
+    pivot = tables.backbone_by_dataset(rich.trials, rich.datasets)
+    assert pivot.loc["mobilenet_v2", "beans"] == 0.90  # the 0.86 reference recipe does not count
+    assert math.isnan(pivot.loc["resnet50", "beans"]) and pivot.loc["resnet50", "digits"] == 0.89
+
+
+def test_search_progress_best_so_far_per_run(rich):
+    progress = tables.search_progress(rich.trials, "beans")
+    r1 = progress[progress["run_id"] == "r1"]
+    assert r1["trial_number"].tolist() == list(range(1, 9))
+    assert r1["best_so_far"].tolist() == [0.70, 0.90, 0.90, 0.90, 0.90, 0.90, 0.90, 0.90]
+    r2 = progress[progress["run_id"] == "r2"]
+    assert r2["best_so_far"].tolist() == [0.78, 0.78, 0.78]  # the failed c03 keeps the best so far
+
+
+def test_runs_overview_best_model_and_test_metrics(rich):
+    runs = tables.run_summary(rich.runs, rich.trials)
+    assert runs["run_name"].tolist() == ["beans-search", "beans-cnn", "beans-reference", "digits-search"]
+    assert runs["stored"].tolist() == [8, 3, 1, 6] and runs["stored_failed"].tolist() == [1, 1, 0, 0]
+    overview = tables.dataset_overview(rich.trials, rich.datasets)
+    assert overview.loc["beans", ["runs", "trials", "completed", "stopped", "failed", "reference"]].tolist() == [3, 12, 8, 2, 2, 1]
+
+    trial, run = tables.best_model(rich.trials, rich.runs, "beans")
+    assert trial["label"] == "beans-search/t02" and run["run_id"] == "r1"
+    metrics = tables.test_metrics_table(run["test_metrics_dict"]).set_index("metric")["value"]
+    assert metrics["Accuracy"] == 0.88 and metrics["Macro F1"] == 0.87 and "Top-5 accuracy" not in metrics
+    per_class = tables.per_class_table(run["test_metrics_dict"], run["class_names_list"])
+    assert per_class["class"].tolist() == ["angular_leaf_spot", "bean_rust", "healthy"]
+    assert per_class["support"].tolist() == [20, 20, 20]
+    digits = tables.best_model(rich.trials, rich.runs, "digits")[1]["test_metrics_dict"]
+    assert tables.test_metrics_table(digits).set_index("metric").loc["Top-5 accuracy", "value"] == 1.0
+
+
+def test_failed_trials_keep_their_error(rich):
+    failed = tables.failed_trials(rich.trials, "beans")
+    assert failed["label"].tolist() == ["beans-search/t05", "beans-cnn/c03"]
+    assert failed.loc[1, "error"] == "ValueError: bad | pipe <b>x</b>"
+
+
+# --------------------------------------------------------------------------- formatting and rendering
+
+
+def test_number_formats_are_consistent():
+    assert fmt_score(0.91234) == "91.23%" and fmt_score(None) == "—" and fmt_score(float("nan")) == "—"
+    assert fmt_score_diff(0.031) == "+3.10 pp" and fmt_score_diff(-0.04) == "-4.00 pp"
+    assert fmt_params(2_257_984) == "2.26M" and fmt_params(120_000) == "120.0k" and fmt_params(512) == "512"
+    assert fmt_seconds(75) == "75 s" and fmt_seconds(750) == "12.5 min" and fmt_seconds(9000) == "2.5 h"
+    assert fmt_seconds_diff(-30) == "-30 s"
+
+
+def test_markdown_table_escapes_and_aligns():
+    text = markdown_table(["Name", "Acc"], [["a|b_c", "91.00%"]], [False, True])
+    assert text.splitlines() == ["| Name | Acc |", "|:---|---:|", r"| a\|b\_c | 91.00% |"]
+    assert md_escape("x\ny *z*") == r"x y \*z\*"
+
+
+def test_html_escapes_every_string():
+    document = Document(
+        title="<T>",
+        sections=[Section("S&P", "s").add(Paragraph("<script>x</script>"), Table(["<h>"], [['"q" <b>']], caption="c<"))],
+    )
+    page = render_html(document)
+    assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;T&gt;" in page and "S&amp;P" in page and "&quot;q&quot; &lt;b&gt;" in page and "c&lt;" in page
+
+
+# --------------------------------------------------------------------------- importance
+
+
+def test_importance_per_family_with_inferred_distributions(rich):
+    beans = tables.searched(rich.trials[rich.trials["dataset"] == "beans"])
+    results = {r.group: r for r in importance_by_family(beans)}
+    assert list(results) == ["custom_cnn", "transfer", "all"]
+    assert results["custom_cnn"].trials == 4 and results["transfer"].trials == 3 and results["all"].trials == 7
+    for result in results.values():
+        assert result.note is None and sum(result.importances.values()) == pytest.approx(1.0)
+    assert {"depth", "width"} <= set(results["custom_cnn"].importances)
+    assert "unfrozen_layers" in results["transfer"].importances and "backbone" in results["transfer"].importances
+    assert "family" in results["all"].importances and "depth" not in results["all"].importances
+
+    completed = beans[beans["status"] == "completed"]
+    distributions = infer_distributions(completed, ["learning_rate", "optimizer", "batch_size", "depth"])
+    assert distributions["learning_rate"].log and distributions["batch_size"].low == 16
+    assert distributions["optimizer"].choices == ("adam", "adamw")
+    cnn = completed[completed["family"] == "custom_cnn"]
+    study = build_study(cnn, infer_distributions(cnn, ["learning_rate", "depth"]))
+    assert sorted(t.value for t in study.trials) == [0.70, 0.72, 0.75, 0.78]
+
+
+def test_importance_needs_enough_completed_trials(rich):
+    digits = tables.searched(rich.trials[rich.trials["dataset"] == "digits"])
+    cnn = {r.group: r for r in importance_by_family(digits)}["custom_cnn"]
+    assert cnn.importances == {} and cnn.note == f"not enough trials: 2 completed, at least {MIN_TRIALS} needed"
+    values, note = param_importances(digits.head(0))
+    assert values == {} and note.startswith("not enough trials")
+
+
+# --------------------------------------------------------------------------- the full report
+
+
+def test_full_report_files_and_contents(rich_report):
+    out = rich_report.out
+    printed = rich_report.stdout.splitlines()
+    assert printed[0] == f"wrote {out / 'leaderboard.md'}" and printed[-1].startswith("report: ")
+    assert rich_report.stderr == ""
+    markdown = (out / "leaderboard.md").read_text()
+    page = (out / "index.html").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert images and images == re.findall(r'<img src="([^"]+)"', page)
+    for src in images:
+        assert src.startswith("plots/") and (out / src).stat().st_size > 5000, src
+    assert len(images) == 13  # 1 summary + 6 per dataset
+    for text in ("Custom CNN vs transfer learning", "Backbones across datasets", "Runs covered", "Reference recipes"):
+        assert text in markdown and text in page
+    # the numbers come from the database: the side-by-side summary of beans
+    assert "| beans | Best trial (by validation accuracy) | beans-cnn/c01 (custom\\_cnn) |" in markdown
+    assert "| 78.00% | 90.00% | +12.00 pp |" in markdown and "| 74.00% | 88.00% | +14.00 pp |" in markdown
+    assert "not evaluated" in markdown  # the test-metrics footnote
+    assert "beans: transfer learning (mobilenet\\_v2) beats the custom CNN by 12.00 pp" in markdown
+    assert "digits: the custom CNN beats transfer learning" in markdown
+    # the leaderboard of beans: one Markdown row per trial the caption claims
+    section = markdown.split("**Top 9 of 9 finished searched trials on beans")[1].split("\n\n")[1]
+    rows = section.splitlines()[2:]
+    assert len(rows) == 9 and rows[0].startswith("| 1 | beans-search | t02 | mobilenet\\_v2 | completed | 90.00% | 88.00% |")
+    # which runs and when
+    assert "Covers 4 runs (beans-search, beans-cnn, beans-reference, digits-search) on 2 datasets" in markdown
+    assert "2024-05-01 09:00" in markdown
+    # escaping of stored strings
+    assert "ValueError: bad \\| pipe \\<b\\>x\\</b\\>" in markdown
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert "Custom CNN: not enough trials: 2 completed, at least 3 needed." in page
+
+
+# --------------------------------------------------------------------------- edge cases through main()
+
+
+def _build(fake, tmp_path, capsys, *extra):
+    out = tmp_path / "report"
+    code = main(["--db", fake.url, "--out", str(out), *extra])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err == ""
+    return out, (out / "leaderboard.md").read_text(), (out / "index.html").read_text()
+
+
+def _images_exist(out: Path, page: str) -> list[str]:
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert all((out / src).is_file() for src in images)
+    return images
+
+
+def test_one_family_only(fake_results, tmp_path, capsys):
+    fake_results.run(
+        "only-transfer", "flowers",
+        [
+            {"trial_id": "a", "backbone": "mobilenet_v2", "val_accuracy": 0.81},
+            {"trial_id": "b", "backbone": "efficientnet_b0", "val_accuracy": 0.84},
+            {"trial_id": "c", "backbone": "resnet50", "val_accuracy": 0.79, "status": "stopped"},
+        ],
+    )  # fmt: skip
+    out, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "flowers")
+    assert "flowers: only transfer-learning trials finished (no custom CNN trial did), so there is no comparison." in markdown
+    assert "| flowers | Best trial (by validation accuracy) | no finished trial | only-transfer/b (efficientnet\\_b0) |" in markdown
+    assert "All trials (shared hyperparameters)" not in markdown  # no cross-family importance with one family
+    assert "Transfer learning: not enough trials: 2 completed, at least 3 needed." in markdown
+    assert len(_images_exist(out, page)) == 6  # summary, confusion matrix, progress, curves, hyperparameters, cost
+
+
+def test_single_trial(fake_results, tmp_path, capsys):
+    fake_results.run("solo", "digits", [{"trial_id": "only", "backbone": "custom_cnn", "val_accuracy": 0.93}], test=(0.91, 0.9))
+    out, markdown, page = _build(fake_results, tmp_path, capsys)
+    assert "**Top 1 of 1 finished searched trial on digits, by validation accuracy**" in markdown
+    assert "Custom CNN: not enough trials: 1 completed, at least 3 needed." in markdown
+    assert "digits: only custom CNN trials finished" in markdown
+    assert page.count('class="leaderboard"') == 1 and 'data-rows="1"' in page
+    assert _images_exist(out, page)
+
+
+def test_only_failed_trials(fake_results, tmp_path, capsys):
+    fake_results.run(
+        "broken", "beans",
+        [
+            {"trial_id": "x1", "backbone": "resnet50", "status": "failed"},
+            {"trial_id": "x2", "backbone": "custom_cnn", "status": "failed", "error": "InvalidArgumentError: shapes"},
+        ],
+        status="failed",
+    )  # fmt: skip
+    out, markdown, page = _build(fake_results, tmp_path, capsys)
+    assert "No leaderboard: all 2 searched trials failed." in markdown
+    assert "beans: no trial finished (2 failed trials), so there is no comparison." in markdown
+    assert "No plot of custom CNN vs transfer learning: no trial finished." in markdown
+    assert "No trial of this dataset was evaluated on the test split" in markdown
+    assert "InvalidArgumentError: shapes" in markdown
+    assert _images_exist(out, page) == []
+    assert 'class="leaderboard"' not in page
+
+
+def test_missing_database_is_a_one_line_error(tmp_path, capsys):
+    assert main(["--results", str(tmp_path / "nowhere")]) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert "no results database at" in line and "nowhere" in line
+    assert not (tmp_path / "nowhere").exists()  # reading never creates a database
+
+
+def test_empty_database_is_a_one_line_error(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'leaderboard.db'}"
+    ResultsStore(url).engine.dispose()  # tables, no rows
+    assert main(["--db", url, "--out", str(tmp_path / "out")]) == 2
+    assert "has no trials yet" in _one_line_error(capsys.readouterr().err)
+    (tmp_path / "zero.db").write_bytes(b"")
+    assert main(["--db", f"sqlite:///{tmp_path / 'zero.db'}"]) == 2
+    assert "is empty" in _one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_dataset_without_rows_is_a_one_line_error(fake_results, tmp_path, capsys):
+    fake_results.run("r", "beans", [{"trial_id": "a", "backbone": "custom_cnn", "val_accuracy": 0.5}])
+    assert main(["--db", fake_results.url, "--dataset", "beans", "cifar10", "--out", str(tmp_path / "o")]) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert "no trials for dataset 'cifar10'" in line and "datasets with results: beans" in line
+
+
+def test_usage_errors_are_one_line(capsys):
+    assert main(["--db", "sqlite:///a.db", "--results", "r"]) == 2
+    assert "not allowed with" in _one_line_error(capsys.readouterr().err)
+    assert main(["--top", "0"]) == 2
+    _one_line_error(capsys.readouterr().err)
+    with pytest.raises(UserError, match="no results database"):
+        load_results(f"sqlite:///{Path('/nonexistent/leaderboard.db')}")
+
+
+def test_cli_module_reports_a_missing_database(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "reports.build", "--results", str(tmp_path / "missing")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no results database at" in _one_line_error(done.stderr)
+    assert done.stdout == ""
+
+
+def test_dataset_filter_keeps_only_those_runs(rich_report):
+    data = load_results(rich_report.url, ["digits"])
+    assert data.datasets == ["digits"] and set(data.trials["dataset"]) == {"digits"}
+    assert data.runs["run_id"].tolist() == ["r4"]

@@ -1,0 +1,64 @@
+"""Search spaces: define-by-run, with conditional parameters that exist only in their branch."""
+
+from __future__ import annotations
+
+import functools
+
+import optuna
+import pytest
+
+from benchmarks.errors import UserError
+from search_spaces import SearchSpace, get_space, list_spaces
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def sample(space: SearchSpace, n: int, pretrained: bool = True) -> list[dict]:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
+    study.optimize(lambda t: space.suggest(t, pretrained=pretrained) or 0.0, n_trials=n)
+    return [t.params for t in study.trials]
+
+
+def test_default_space_is_conditional():
+    configs = sample(get_space("default"), 60)
+    assert {c["backbone"] for c in configs} == {"custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50"}
+    for c in configs:
+        cnn = c["backbone"] == "custom_cnn"
+        assert ("depth" in c and "width" in c) == cnn
+        assert ("unfrozen_layers" in c) == (not cnn)
+        assert 1e-4 <= c["learning_rate"] <= 1e-2 and 0 <= c["dropout"] <= 0.5
+        assert c["batch_size"] in (16, 32, 64) and c["augmentation"]
+
+
+def test_without_pretrained_weights_there_is_nothing_to_unfreeze():
+    assert not any("unfrozen_layers" in c for c in sample(get_space("default"), 30, pretrained=False))
+
+
+@pytest.mark.parametrize("name, backbones", [("custom_cnn", {"custom_cnn"}), ("transfer", {"mobilenet_v2", "efficientnet_b0", "resnet50"})])
+def test_family_spaces(name, backbones):
+    space = get_space(name)
+    assert set(space.backbones) == backbones
+    assert {c["backbone"] for c in sample(space, 30)} <= backbones
+
+
+def test_every_listed_space_loads_and_unknown_ones_fail():
+    for name in list_spaces():
+        assert get_space(name).name == name
+    with pytest.raises(UserError, match="unknown search space 'nope'"):
+        get_space("nope")
+    with pytest.raises(UserError, match="cannot load search space"):
+        get_space("no_such_package.space")
+
+
+def test_a_space_from_any_module(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "fixed.py").write_text(
+        "from search_spaces import SearchSpace\n"
+        "SPACE = SearchSpace('mine', 'one fixed CNN', lambda trial, pretrained=True: "
+        "{'backbone': 'custom_cnn', 'depth': 2, 'width': 8, 'learning_rate': 1e-3, 'batch_size': 8}, ('custom_cnn',), num_samples=1)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    space = get_space("pkg.fixed")
+    assert space.name == "mine" and space.num_samples == 1
+    assert functools.partial(space.suggest, pretrained=False)(None)["backbone"] == "custom_cnn"

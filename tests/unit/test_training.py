@@ -1,0 +1,51 @@
+"""The training recipe of one trial, without Ray."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import save_backbone_weights
+
+from benchmarks.datasets import load_dataset
+from benchmarks.training import NonFiniteLossError, TrainSettings, plan_phases, train_trial
+
+CNN = {"backbone": "custom_cnn", "depth": 2, "width": 16, "dropout": 0.1, "dense_units": 64,
+       "learning_rate": 3e-3, "batch_size": 32, "optimizer": "adam", "augmentation": "none"}
+
+
+def test_phases_head_then_finetune_only_for_unfrozen_pretrained_backbones():
+    pretrained = TrainSettings(epochs=6, image_size=32, weights="imagenet")
+    mobilenet = {"backbone": "mobilenet_v2", "learning_rate": 1e-3, "unfrozen_layers": 20}
+    head, finetune = plan_phases(mobilenet, pretrained)
+    assert (head.name, head.epochs, head.unfrozen_layers) == ("head", 2, 0)
+    assert (finetune.name, finetune.epochs, finetune.unfrozen_layers) == ("finetune", 4, 20)
+    assert finetune.learning_rate == pytest.approx(1e-4)
+    assert [p.name for p in plan_phases({**mobilenet, "unfrozen_layers": 0}, pretrained)] == ["train"]
+    assert [p.name for p in plan_phases(mobilenet, TrainSettings(epochs=6, image_size=32, weights=None))] == ["train"]
+    assert [p.name for p in plan_phases(CNN, pretrained)] == ["train"]
+
+
+def test_a_custom_cnn_learns_digits_and_reports_every_epoch():
+    data = load_dataset("digits", max_examples=(512, 128, 128))
+    reports = []
+    model, history = train_trial({**CNN, "augmentation": "light"}, data, TrainSettings(epochs=3, image_size=24),
+                                 on_epoch=lambda m, model: reports.append(m))
+    assert [r["epoch"] for r in reports] == [1, 2, 3] and history == reports
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "params", "phase"} <= set(reports[0])
+    assert max(r["val_accuracy"] for r in reports) > 0.5  # chance is 0.1
+
+
+def test_a_diverging_loss_fails_the_trial_with_that_reason():
+    data = load_dataset("digits", max_examples=(128, 64, 64))
+    with pytest.raises(NonFiniteLossError, match="training loss became nan"):
+        train_trial({**CNN, "learning_rate": 1e30, "optimizer": "adam"}, data, TrainSettings(epochs=2, image_size=16))
+
+
+def test_fine_tuning_trains_more_weights_in_its_second_phase(tmp_path):
+    data = load_dataset("digits", max_examples=(64, 32, 32))
+    hp = {"backbone": "mobilenet_v2", "unfrozen_layers": 10, "dropout": 0.0, "dense_units": 16,
+          "learning_rate": 1e-3, "batch_size": 32, "optimizer": "adamw", "augmentation": "none"}
+    _, history = train_trial(hp, data, TrainSettings(epochs=2, image_size=32, weights=save_backbone_weights(tmp_path)))
+    assert [h["phase"] for h in history] == ["head", "finetune"]
+    assert history[1]["trainable_params"] > history[0]["trainable_params"]
+    assert history[1]["learning_rate"] == pytest.approx(1e-4)
