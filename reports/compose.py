@@ -131,7 +131,9 @@ def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) ->
             return f"{entry['label']} ({entry['backbone']})" if entry["present"] else "no finished trial"
 
         rows.append([dataset, "Best trial (by validation accuracy)", model(cnn), model(transfer), ""])
-        rows.append(["", "Finished trials", fmt_count(cnn["finished_trials"]), fmt_count(transfer["finished_trials"]), ""])
+        rows.append(
+            ["", "Finished trials", fmt_count(cnn["finished_trials"]), fmt_count(transfer["finished_trials"]), ""]
+        )
         for column, label, kind in tables.SUMMARY_METRICS:
             star = "*" if column.startswith("test_") else ""
             rows.append(
@@ -191,7 +193,8 @@ def _verdict(dataset: str, cnn: pd.Series, transfer: pd.Series, diff: pd.Series,
                 f"{dataset}: the custom CNN beats transfer learning ({transfer['backbone']}) by "
                 f"{fmt_score_diff(-delta).lstrip('+')} validation accuracy{test}."
             )
-        return f"{dataset}: custom CNN and transfer learning tie on validation accuracy ({fmt_score(cnn['val_accuracy'])})."
+        tie = fmt_score(cnn["val_accuracy"])
+        return f"{dataset}: custom CNN and transfer learning tie on validation accuracy ({tie})."
     if cnn["present"] or transfer["present"]:
         only, other = ("custom CNN", "transfer-learning") if cnn["present"] else ("transfer-learning", "custom CNN")
         return f"{dataset}: only {only} trials finished (no {other} trial did), so there is no comparison."
@@ -229,7 +232,13 @@ def _backbone_section(data: ReportData) -> Section:
     if len(data.datasets) > 1:
         frame = pivot.reset_index()
         columns = [Column("backbone", "Backbone")] + [Column(d, d, "score") for d in data.datasets]
-        section.add(format_table(frame, columns, caption="Best validation accuracy per backbone and dataset (— : not run or none finished)"))
+        section.add(
+            format_table(
+                frame,
+                columns,
+                caption="Best validation accuracy per backbone and dataset (— : not run or none finished)",
+            )
+        )
     return section
 
 
@@ -270,12 +279,18 @@ def _leaderboard(data: ReportData, dataset: str, top: int, section: Section) -> 
         if searched_trials.empty:
             reason = "this dataset has only reference-recipe trials (see below)"
         else:
-            reason = f"all {_plural(len(searched_trials), 'searched trial')} failed" if failed == len(searched_trials) else "no searched trial finished"
+            reason = (
+                f"all {_plural(len(searched_trials), 'searched trial')} failed"
+                if failed == len(searched_trials)
+                else "no searched trial finished"
+            )
         sub.add(Paragraph(f"No leaderboard: {reason}.", "empty"))
         return
     with_run = of_dataset["run_id"].nunique() > 1
     columns = _trial_columns(board, with_run=with_run, leading=[Column("rank", "#", "int")])
-    caption = f"Top {len(board)} of {_plural(finished_count, 'finished searched trial')} on {dataset}, by validation accuracy"
+    caption = (
+        f"Top {len(board)} of {_plural(finished_count, 'finished searched trial')} on {dataset}, by validation accuracy"
+    )
     sub.add(
         format_table(
             board,
@@ -313,7 +328,9 @@ def _best_model(data: ReportData, dataset: str, section: Section, plot_path: Pat
     section.add(sub)
     found = tables.best_model(data.trials, data.runs, dataset)
     if found is None:
-        sub.add(Paragraph("No trial of this dataset was evaluated on the test split (no run stored test metrics).", "empty"))
+        sub.add(
+            Paragraph("No trial of this dataset was evaluated on the test split (no run stored test metrics).", "empty")
+        )
         return
     trial, run = found
     metrics = run["test_metrics_dict"]
@@ -336,7 +353,9 @@ def _best_model(data: ReportData, dataset: str, section: Section, plot_path: Pat
     class_names = run["class_names_list"]
     path = None
     if matrix:
-        path = plots.confusion_matrix_plot(matrix, class_names, f"Confusion matrix of {trial['label']} on {dataset}", plot_path)
+        path = plots.confusion_matrix_plot(
+            matrix, class_names, f"Confusion matrix of {trial['label']} on {dataset}", plot_path
+        )
     if path is None:
         sub.add(Paragraph("No confusion matrix: the run did not store one.", "empty"))
     else:
@@ -391,12 +410,15 @@ def _importance(data: ReportData, dataset: str, section: Section, plot_path: Pat
             sub.add(Paragraph(f"{result.label}: {result.note}.", "empty"))
     if not computed:
         return
-    names = list(dict.fromkeys(name for r in computed for name in sorted(r.importances, key=r.importances.get, reverse=True)))
+    names = list(
+        dict.fromkeys(name for r in computed for name in sorted(r.importances, key=r.importances.get, reverse=True))
+    )
     frame = pd.DataFrame({"parameter": names, **{r.group: [r.importances.get(n) for n in names] for r in computed}})
     sub.add(
         format_table(
             frame,
-            [Column("parameter", "Hyperparameter")] + [Column(r.group, f"{r.label} ({r.trials})", "float3") for r in computed],
+            [Column("parameter", "Hyperparameter")]
+            + [Column(r.group, f"{r.label} ({r.trials})", "float3") for r in computed],
             caption="Hyperparameter importance (— : not a hyperparameter of every trial in the group, or constant)",
             css_class="importance",
         )
@@ -408,7 +430,14 @@ def _importance(data: ReportData, dataset: str, section: Section, plot_path: Pat
 
 
 def _plot_section(
-    section: Section, title: str, anchor: str, path: Path | None, written: list[Path], alt: str, caption: str, empty: str
+    section: Section,
+    title: str,
+    anchor: str,
+    path: Path | None,
+    written: list[Path],
+    alt: str,
+    caption: str,
+    empty: str,
 ) -> None:
     sub = Section(title, f"{section.anchor}-{anchor}", level=3)
     section.add(sub)
@@ -419,7 +448,9 @@ def _plot_section(
         sub.add(Figure(f"{PLOTS_DIR}/{path.name}", alt, caption))
 
 
-def _dataset_section(data: ReportData, dataset: str, index: int, out_dir: Path, top: int, written: list[Path]) -> Section:
+def _dataset_section(
+    data: ReportData, dataset: str, index: int, out_dir: Path, top: int, written: list[Path]
+) -> Section:
     slug = slugify(dataset)
     anchor = f"dataset-{index}-{slug}"
     section = Section(f"Dataset: {dataset}", anchor)
@@ -440,14 +471,14 @@ def _dataset_section(data: ReportData, dataset: str, index: int, out_dir: Path, 
     prefix = f"{index:02d}-{slug}"
     _best_model(data, dataset, section, plot / f"{prefix}-confusion-matrix.png", written)
     no_finished = "No plot: no searched trial of this dataset finished."
+    progress = plots.search_progress_plot(data.trials, dataset, plot / f"{prefix}-progress.png")
     _plot_section(
-        section, "Search progress", "progress", plots.search_progress_plot(data.trials, dataset, plot / f"{prefix}-progress.png"),
-        written, f"Search progress on {dataset}",
+        section, "Search progress", "progress", progress, written, f"Search progress on {dataset}",
         "Validation accuracy of each trial in the order it was stored, with the best so far per run.", no_finished,
     )  # fmt: skip
+    curves = plots.learning_curves_plot(data.trials, dataset, plot / f"{prefix}-learning-curves.png")
     _plot_section(
-        section, "Learning curves", "curves", plots.learning_curves_plot(data.trials, dataset, plot / f"{prefix}-learning-curves.png"),
-        written, f"Learning curves of the top trials on {dataset}",
+        section, "Learning curves", "curves", curves, written, f"Learning curves of the top trials on {dataset}",
         "Per-epoch accuracy and loss of the best trials by validation accuracy (all training phases in sequence).",
         "No learning curves: no finished searched trial stored a per-epoch history.",
     )  # fmt: skip
@@ -537,7 +568,7 @@ def _intro(data: ReportData, generated: dt.datetime) -> list[Paragraph]:
 def compose(data: ReportData, out_dir: str | Path, *, top: int = 10, generated: dt.datetime | None = None) -> Report:
     """Build the report document for ``data``, writing its plots under ``out_dir/plots``."""
     out_dir = Path(out_dir)
-    generated = generated or dt.datetime.now(dt.timezone.utc)
+    generated = generated or dt.datetime.now(dt.UTC)
     written: list[Path] = []
     document = Document(title="Custom CNN or transfer learning? Hyperparameter search report")
     document.intro = list(_intro(data, generated))
@@ -548,4 +579,3 @@ def compose(data: ReportData, out_dir: str | Path, *, top: int = 10, generated: 
     document.sections.append(_runs_section(data))
     runs = data.trials["run_id"].nunique()
     return Report(document, written, trials=len(data.trials), runs=runs, datasets=len(data.datasets))
-

@@ -14,7 +14,15 @@ import sqlalchemy as sa
 from benchmarks.errors import UserError
 from runners.store import HYPERPARAMETERS, ResultsStore, runs_table
 
-__all__ = ["FAMILIES", "HYPERPARAMETER_COLUMNS", "ReportData", "display_url", "load_results", "prepare_runs", "prepare_trials"]
+__all__ = [
+    "FAMILIES",
+    "HYPERPARAMETER_COLUMNS",
+    "ReportData",
+    "display_url",
+    "load_results",
+    "prepare_runs",
+    "prepare_trials",
+]
 
 FAMILIES: tuple[str, ...] = ("custom_cnn", "transfer")
 HYPERPARAMETER_COLUMNS: tuple[str, ...] = tuple(HYPERPARAMETERS)
@@ -47,7 +55,7 @@ def display_url(url: str) -> str:
     """The database URL with any password hidden."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
+    except Exception:
         return url
 
 
@@ -64,6 +72,11 @@ def _as_bool(series: pd.Series) -> pd.Series:
     return series.map(lambda v: False if v is None or (isinstance(v, float) and pd.isna(v)) else bool(v)).astype(bool)
 
 
+def _utc(series: pd.Series) -> pd.Series:
+    """Timestamps as naive UTC (SQLite returns naive values, which the store wrote in UTC)."""
+    return pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None)
+
+
 def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
     """Normalise a raw ``trials`` frame: booleans, numbers, family filled in, JSON columns parsed.
 
@@ -77,11 +90,13 @@ def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
     df["status"] = df["status"].fillna("failed").astype(str).str.lower()
     backbone = df["backbone"].astype(object)
-    inferred = backbone.map(lambda b: None if b is None or pd.isna(b) else ("custom_cnn" if b == CUSTOM_CNN_BACKBONE else "transfer"))
+    inferred = backbone.map(
+        lambda b: None if b is None or pd.isna(b) else ("custom_cnn" if b == CUSTOM_CNN_BACKBONE else "transfer")
+    )
     df["family"] = df["family"].astype(object).where(df["family"].notna(), inferred).fillna("unknown").astype(str)
     df["backbone"] = backbone.where(backbone.notna(), None).fillna("unknown").astype(str)
     for column in ("started_at", "finished_at"):
-        df[column] = pd.to_datetime(df[column], errors="coerce")
+        df[column] = _utc(df[column])
     df["history_list"] = df["history"].map(lambda h: v if isinstance(v := _loads(h), list) else [])
     df["config_dict"] = df["config"].map(lambda c: v if isinstance(v := _loads(c), dict) else {})
     df["label"] = df["run_name"].astype(str) + "/" + df["trial_id"].astype(str)
@@ -94,7 +109,7 @@ def prepare_runs(frame: pd.DataFrame) -> pd.DataFrame:
     df["class_names_list"] = df["class_names"].map(lambda c: v if isinstance(v := _loads(c), list) else None)
     df["test_metrics_dict"] = df["test_metrics"].map(lambda m: v if isinstance(v := _loads(m), dict) else None)
     for column in ("started_at", "finished_at"):
-        df[column] = pd.to_datetime(df[column], errors="coerce")
+        df[column] = _utc(df[column])
     for column in ("trials_total", "trials_failed"):
         df[column] = pd.to_numeric(df[column], errors="coerce")
     return df.reset_index(drop=True)
@@ -103,7 +118,7 @@ def prepare_runs(frame: pd.DataFrame) -> pd.DataFrame:
 def _sqlite_path(url: str) -> str | None:
     try:
         parsed = sa.engine.make_url(url)
-    except Exception:  # noqa: BLE001 - ResultsStore reports a bad URL
+    except Exception:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None

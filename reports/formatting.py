@@ -15,6 +15,7 @@ import pandas as pd
 __all__ = [
     "FAMILY_LABELS",
     "MISSING",
+    "NUMERIC_KINDS",
     "family_label",
     "fmt_count",
     "fmt_datetime",
@@ -30,7 +31,6 @@ __all__ = [
     "fmt_text",
     "formatter",
     "is_missing",
-    "NUMERIC_KINDS",
 ]
 
 MISSING = "—"

@@ -21,7 +21,14 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
 from reports.formatting import family_label
 
-__all__ = ["MIN_TRIALS", "Importance", "build_study", "infer_distributions", "importance_by_family", "param_importances"]
+__all__ = [
+    "MIN_TRIALS",
+    "Importance",
+    "build_study",
+    "importance_by_family",
+    "infer_distributions",
+    "param_importances",
+]
 
 #: Fewer completed trials than this and no importance is computed.
 MIN_TRIALS = 3
@@ -81,9 +88,7 @@ def build_study(trials: pd.DataFrame, distributions: dict[str, BaseDistribution]
     """An in-memory study (maximising validation accuracy) holding the completed ``trials``."""
     study = optuna.create_study(direction="maximize", study_name="stored-trials")
     for _, row in trials.iterrows():
-        params = {
-            name: _param_value(dist, row[name]) for name, dist in distributions.items() if not pd.isna(row[name])
-        }
+        params = {name: _param_value(dist, row[name]) for name, dist in distributions.items() if not pd.isna(row[name])}
         study.add_trial(
             optuna.trial.create_trial(
                 value=float(row["val_accuracy"]),
@@ -94,7 +99,9 @@ def build_study(trials: pd.DataFrame, distributions: dict[str, BaseDistribution]
     return study
 
 
-def param_importances(trials: pd.DataFrame, *, extra: tuple[str, ...] = (), seed: int = 0) -> tuple[dict[str, float], str | None]:
+def param_importances(
+    trials: pd.DataFrame, *, extra: tuple[str, ...] = (), seed: int = 0
+) -> tuple[dict[str, float], str | None]:
     """Normalised fANOVA importances of the hyperparameters over the completed ``trials``.
 
     Returns ``(importances, None)``, or ``({}, reason)`` when they cannot be computed.

@@ -14,16 +14,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter
 
-from reports import tables  # noqa: E402
-from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS  # noqa: E402
-from reports.formatting import family_label, fmt_params  # noqa: E402
-from reports.importance import Importance  # noqa: E402
+from reports import tables
+from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
+from reports.formatting import family_label, fmt_params
+from reports.importance import Importance
 
 __all__ = [
     "FAMILY_COLORS",
@@ -121,10 +121,11 @@ def search_progress_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     fig, ax = plt.subplots(figsize=(10, 4.2))
     hue_order = _family_order(points)
     points = points.rename(columns={"family_label": "Family", "status": "Status"})
-    statuses = ["completed", "stopped"] + sorted(set(points["Status"]) - {"completed", "stopped"})
+    statuses = ["completed", "stopped", *sorted(set(points["Status"]) - {"completed", "stopped"})]
+    statuses = [s for s in statuses if s in set(points["Status"])]
     sns.scatterplot(
         data=points, x="trial_number", y="val_accuracy", hue="Family", hue_order=hue_order,
-        palette=_family_palette(hue_order), style="Status", style_order=[s for s in statuses if s in set(points["Status"])],
+        palette=_family_palette(hue_order), style="Status", style_order=statuses,
         s=55, alpha=0.8, ax=ax,
     )  # fmt: skip
     runs = list(dict.fromkeys(progress["run_name"]))
@@ -138,7 +139,7 @@ def search_progress_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     ax.yaxis.set_major_formatter(_PERCENT)
     ax.set_xlabel("trial (in the order stored, per run)")
     ax.set_ylabel("validation accuracy")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_xlim(0.5, progress["trial_number"].max() + 0.5)
     failed = int((progress["status"] == "failed").sum())
     note = f" ({failed} failed not shown)" if failed else ""
@@ -154,7 +155,7 @@ def learning_curves_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     if best.empty:
         return None
     _style()
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(13, 4.4))
     colors = sns.color_palette("colorblind", len(best))
     for rank, ((_, trial), color) in enumerate(zip(best.iterrows(), colors, strict=True), start=1):
         history = pd.DataFrame(trial["history_list"])
@@ -179,9 +180,10 @@ def learning_curves_plot(trials: pd.DataFrame, dataset: str, path: str | os.Path
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss (solid: validation, dashed: training)")
     epochs = max(len(h) for h in best["history_list"])
     for ax in (acc_ax, loss_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlim(0.5, epochs + 0.5)
-    acc_ax.legend(fontsize="small", loc="lower right")
+    handles, labels = acc_ax.get_legend_handles_labels()
+    loss_ax.legend(handles, labels, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     fig.suptitle(f"Learning curves of the top {len(best)} trial(s) on {_short(dataset, 40)} (dotted: phase change)")
     fig.tight_layout()
     return _save(fig, path)
@@ -225,11 +227,12 @@ def hyperparameter_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathL
                 order = sorted(values.astype(str).unique())
             subset = subset.assign(**{name: values.map(_category) if numeric else values.astype(str)})
             present = [h for h in hue_order if (subset["family_label"] == h).any()]
+            dodge = len(present) > 1 and name != "backbone"
             sns.stripplot(data=subset, x=name, y="val_accuracy", hue="family_label", hue_order=present,
-                          order=order, palette=palette, dodge=len(present) > 1, jitter=0.2, size=5,
+                          order=order, palette=palette, dodge=dodge, jitter=0.2, size=5,
                           alpha=0.75, legend=False, ax=ax)  # fmt: skip
-            if len(order) > 4:
-                ax.tick_params(axis="x", labelrotation=30)
+            if sum(len(label) for label in order) > 28:
+                ax.tick_params(axis="x", labelrotation=25)
         ax.set_xlabel(name + (" (log scale)" if name == "learning_rate" else ""))
         ax.set_ylabel("validation accuracy")
         ax.yaxis.set_major_formatter(_PERCENT)
@@ -284,7 +287,7 @@ def confusion_matrix_plot(
     totals = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     _style()
-    side = min(16.0, max(5.0, 0.45 * n + 3))
+    side = min(12.0, max(5.0, 0.45 * n + 3))
     fig, ax = plt.subplots(figsize=(side + 1.5, side))
     labels = n <= 40
     sns.heatmap(
@@ -331,7 +334,14 @@ def cost_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathLike) -> Pa
         ax.yaxis.set_major_formatter(_PERCENT)
     legend = axes.flat[len(panels) - 1].get_legend()
     if legend is not None:
-        sns.move_legend(axes.flat[len(panels) - 1], "upper left", bbox_to_anchor=(1.02, 1), title=None, fontsize="small", frameon=False)
+        sns.move_legend(
+            axes.flat[len(panels) - 1],
+            "upper left",
+            bbox_to_anchor=(1.02, 1),
+            title=None,
+            fontsize="small",
+            frameon=False,
+        )
     fig.suptitle(f"Accuracy against cost on {_short(dataset, 40)}")
     fig.tight_layout()
     return _save(fig, path)

@@ -72,8 +72,10 @@ h3 { font-size: 17px; margin: 28px 0 10px; }
 h4 { font-size: 15px; margin: 20px 0 8px; }
 p { margin: 8px 0; max-width: 980px; }
 p.note { color: var(--muted); font-size: 12.5px; margin-top: 4px; }
-p.empty { color: #6e5200; background: #fff8c5; border-left: 4px solid var(--warn); padding: 8px 12px; max-width: none; }
-nav.toc { background: var(--head); border: 1px solid var(--line); border-radius: 6px; padding: 10px 16px; margin: 16px 0; }
+p.empty { color: #6e5200; background: #fff8c5; border-left: 4px solid var(--warn); padding: 8px 12px;
+          max-width: none; }
+nav.toc { background: var(--head); border: 1px solid var(--line); border-radius: 6px; padding: 10px 16px;
+          margin: 16px 0; }
 nav.toc ul { margin: 4px 0; padding-left: 20px; } nav.toc a { color: var(--accent); text-decoration: none; }
 .table-wrap { overflow-x: auto; margin: 10px 0 6px; }
 table { border-collapse: collapse; font-size: 12px; }
@@ -102,7 +104,9 @@ def _html_table(table: Table) -> str:
     attrs = "".join(f' data-{_e(key)}="{_e(value)}"' for key, value in table.attrs.items())
     css = f' class="{_e(table.css_class)}"' if table.css_class else ""
     parts = [f"<table{css}{attrs}>"]
-    head = "".join(f'<th{" class=num" if n else ""} scope="col">{_e(c)}</th>' for c, n in zip(table.columns, numeric, strict=True))
+    head = "".join(
+        f'<th{" class=num" if n else ""} scope="col">{_e(c)}</th>' for c, n in zip(table.columns, numeric, strict=True)
+    )
     parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
     for index, row in enumerate(table.rows):
         cls = ' class="group-start"' if index in table.group_starts and index > 0 else ""
@@ -144,7 +148,9 @@ def _toc(sections: list[Section]) -> str:
     for section in sections:
         children = [c for c in section.blocks if isinstance(c, Section)]
         sub = "".join(f'<li><a href="#{_e(c.anchor)}">{_e(c.title)}</a></li>' for c in children)
-        items.append(f'<li><a href="#{_e(section.anchor)}">{_e(section.title)}</a>{f"<ul>{sub}</ul>" if sub else ""}</li>')
+        items.append(
+            f'<li><a href="#{_e(section.anchor)}">{_e(section.title)}</a>{f"<ul>{sub}</ul>" if sub else ""}</li>'
+        )
     return f'<nav class="toc"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
 
 

@@ -107,7 +107,9 @@ def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -
             row: dict[str, Any] = {"dataset": dataset, "family": family}
             if (dataset, family) in best.index:
                 trial = best.loc[(dataset, family)]
-                row.update(present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"]))
+                row.update(
+                    present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"])
+                )
                 row.update({column: trial[column] for column, _, _ in SUMMARY_METRICS})
             else:
                 row.update(present=False, label=None, backbone=None, is_best=False)
@@ -165,9 +167,9 @@ def failed_trials(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """The failed trials of ``dataset`` with their one-line error messages."""
     failed = _of(trials, dataset)
     failed = failed[failed["status"] == "failed"].sort_values("id")
-    return failed[["label", "run_name", "trial_id", "family", "backbone", "is_reference", "error", "started_at"]].reset_index(
-        drop=True
-    )
+    return failed[
+        ["label", "run_name", "trial_id", "family", "backbone", "is_reference", "error", "started_at"]
+    ].reset_index(drop=True)
 
 
 def search_progress(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -324,7 +326,9 @@ _TEST_METRICS = (
 
 def test_metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """The scalar test metrics of a run (``runs.test_metrics``) as rows of metric, value."""
-    rows = [{"metric": label, "value": float(metrics[key])} for key, label in _TEST_METRICS if metrics.get(key) is not None]
+    rows = [
+        {"metric": label, "value": float(metrics[key])} for key, label in _TEST_METRICS if metrics.get(key) is not None
+    ]
     return pd.DataFrame(rows, columns=["metric", "value"])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 # --------------------------------------------------------------------------- reports: fake results databases
 #
 # Realistic rows written through runners.store.ResultsStore, so that report tests never need a real search.
-
 import datetime as dt
 import random
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from runners.store import ResultsStore
 
-_T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc)
+_T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 _POLICIES = ("none", "flip", "light", "color", "strong")
 _PARAMS = {"custom_cnn": 180_000, "mobilenet_v2": 2_422_339, "efficientnet_b0": 4_213_670, "resnet50": 23_788_163}
 
@@ -53,10 +52,16 @@ def _test_metrics(accuracy: float, f1: float, class_names: list[str], per_class_
         row[(i + 1) % n] += per_class_examples - correct
         matrix.append(row)
     per_class: dict[str, Any] = {
-        name: {"precision": accuracy, "recall": accuracy, "f1-score": f1, "support": per_class_examples} for name in class_names
+        name: {"precision": accuracy, "recall": accuracy, "f1-score": f1, "support": per_class_examples}
+        for name in class_names
     }
     per_class["accuracy"] = accuracy
-    per_class["macro avg"] = {"precision": accuracy, "recall": accuracy, "f1-score": f1, "support": n * per_class_examples}
+    per_class["macro avg"] = {
+        "precision": accuracy,
+        "recall": accuracy,
+        "f1-score": f1,
+        "support": n * per_class_examples,
+    }
     per_class["weighted avg"] = dict(per_class["macro avg"])
     metrics = {
         "accuracy": accuracy,
@@ -126,7 +131,9 @@ class FakeResults:
             "is_reference": spec.pop("is_reference", False),
             "is_best": False,
             "status": status,
-            "error": spec.pop("error", "ResourceExhaustedError: OOM when allocating tensor" if status == "failed" else None),
+            "error": spec.pop(
+                "error", "ResourceExhaustedError: OOM when allocating tensor" if status == "failed" else None
+            ),
             "val_accuracy": None if status == "failed" else val,
             "val_loss": None if status == "failed" or val is None else round(1.2 - val, 4),
             "epochs": epochs or None,
@@ -179,7 +186,9 @@ class FakeResults:
             trials_total=len(rows),
             trials_failed=sum(r["status"] == "failed" for r in rows),
             best_trial_id=best["trial_id"] if best else None,
-            test_metrics=_test_metrics(test[0], test[1], class_names) if best is not None and test is not None else None,
+            test_metrics=_test_metrics(test[0], test[1], class_names)
+            if best is not None and test is not None
+            else None,
             model_path=f"/results/models/{run_id}.keras" if best is not None else None,
         )
         self.store.engine.dispose()
@@ -252,59 +261,6 @@ def fake_results(tmp_path: Path) -> FakeResults:
     return FakeResults(tmp_path / "results" / "leaderboard.db")
 
 
-# --------------------------------------------------------------------------- data: small image folders and zips
-
-import os
-import zipfile
-
-import numpy as np
-from PIL import Image
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_TFDS = REPO.parent / "shared" / "data" / "tfds"
-
-
-def write_images(folder: Path, count: int, color: tuple[int, int, int], *, seed: int = 0, ext: str = ".png") -> None:
-    """``count`` noisy images of a class colour: easy to learn, different from each other."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(count):
-        pixels = np.clip(np.array(color) + rng.normal(0, 25, (24, 24, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(folder / f"img{i:03d}{ext}")
-
-
-COLORS = {"ants": (200, 40, 40), "bees": (40, 40, 200), "wasps": (40, 200, 40)}
-
-
-def make_class_folders(root: Path, counts: dict[str, int], *, ext: str = ".png") -> Path:
-    for index, (name, count) in enumerate(counts.items()):
-        write_images(root / name, count, COLORS.get(name, (index * 60 % 255, 100, 150)), seed=index, ext=ext)
-    return root
-
-
-def zip_folder(folder: Path, target: Path) -> Path:
-    with zipfile.ZipFile(target, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            archive.write(path, Path(folder.name) / path.relative_to(folder))
-    return target
-
-
-@pytest.fixture
-def image_folder(tmp_path: Path) -> Path:
-    """Class-per-folder dataset: ants, bees, wasps with 20 images each."""
-    return make_class_folders(tmp_path / "insects", {"ants": 20, "bees": 20, "wasps": 20})
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
-    """Archives extract into a per-session cache, never the user's."""
-    monkeypatch.setenv("TRANSFER_SEARCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-def have_shared_cifar10() -> bool:
-    return (SHARED_TFDS / "cifar10").is_dir()
-
-
 @pytest.fixture(scope="session")
 def rich_report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """The two-dataset scenario, reported once per session by the real command (``python -m reports.build``)."""
@@ -322,13 +278,18 @@ def rich_report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return SimpleNamespace(out=out, url=fake.url, stdout=done.stdout, stderr=done.stderr)
 
 
-def save_backbone_weights(tmp_path: Path, name: str = "mobilenet_v2") -> str:
-    """Random (but not initial) weights of a backbone saved to a local file, as a stand-in for ImageNet's."""
-    from benchmarks.models import get_backbone
+# --------------------------------------------------------------------------- data: small image folders
 
-    base = get_backbone(name).constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
-    rng = np.random.default_rng(0)
-    base.set_weights([(w * rng.uniform(0.9, 1.1, size=w.shape)).astype("float32") for w in base.get_weights()])
-    path = tmp_path / f"{name}.weights.h5"
-    base.save_weights(path)
-    return str(path)
+from helpers import make_class_folders  # noqa: E402
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Class-per-folder dataset: ants, bees, wasps with 20 images each."""
+    return make_class_folders(tmp_path / "insects", {"ants": 20, "bees": 20, "wasps": 20})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
+    """Archives extract into a per-session cache, never the user's."""
+    monkeypatch.setenv("TRANSFER_SEARCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from conftest import SHARED_TFDS, have_shared_cifar10, make_class_folders, write_images, zip_folder
+from helpers import SHARED_TFDS, have_shared_cifar10, make_class_folders, write_images, zip_folder
 
 from benchmarks.datasets import load_dataset
 from benchmarks.datasets._types import Split, limit

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks.errors import UserError
-from conftest import save_backbone_weights
+from helpers import save_backbone_weights
 from benchmarks.models import (
     CUSTOM_CNN,
     backbone_of,

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.errors import UserError
 from reports import tables
 from reports.build import main
 from reports.data import load_results
+from reports.document import Document, Paragraph, Section, Table
 from reports.formatting import fmt_params, fmt_score, fmt_score_diff, fmt_seconds, fmt_seconds_diff
 from reports.importance import MIN_TRIALS, build_study, importance_by_family, infer_distributions, param_importances
-from benchmarks.errors import UserError
-from reports.document import Document, Paragraph, Section, Table
 from reports.render import markdown_table, md_escape, render_html
 from runners.store import ResultsStore
 
@@ -97,7 +97,9 @@ def test_reference_comparison_puts_recipes_next_to_the_searched_best(rich):
 def test_backbone_summary_and_pivot(rich):
     summary = tables.backbone_summary(rich.trials).set_index("backbone")
     assert summary.loc["custom_cnn", ["trials", "finished", "failed", "datasets"]].tolist() == [9, 8, 1, 2]
-    assert summary.loc["custom_cnn", "best_val_accuracy"] == 0.97 and summary.loc["custom_cnn", "best_dataset"] == "digits"
+    assert (
+        summary.loc["custom_cnn", "best_val_accuracy"] == 0.97 and summary.loc["custom_cnn", "best_dataset"] == "digits"
+    )
     assert summary.loc["resnet50", ["trials", "finished", "failed"]].tolist() == [2, 1, 1]
     assert summary.loc["mobilenet_v2", "mean_val_accuracy"] == pytest.approx((0.90 + 0.85 + 0.93) / 3)
     pivot = tables.backbone_by_dataset(rich.trials, rich.datasets)
@@ -119,7 +121,14 @@ def test_runs_overview_best_model_and_test_metrics(rich):
     assert runs["run_name"].tolist() == ["beans-search", "beans-cnn", "beans-reference", "digits-search"]
     assert runs["stored"].tolist() == [8, 3, 1, 6] and runs["stored_failed"].tolist() == [1, 1, 0, 0]
     overview = tables.dataset_overview(rich.trials, rich.datasets)
-    assert overview.loc["beans", ["runs", "trials", "completed", "stopped", "failed", "reference"]].tolist() == [3, 12, 8, 2, 2, 1]
+    assert overview.loc["beans", ["runs", "trials", "completed", "stopped", "failed", "reference"]].tolist() == [
+        3,
+        12,
+        8,
+        2,
+        2,
+        1,
+    ]
 
     trial, run = tables.best_model(rich.trials, rich.runs, "beans")
     assert trial["label"] == "beans-search/t02" and run["run_id"] == "r1"
@@ -158,7 +167,9 @@ def test_markdown_table_escapes_and_aligns():
 def test_html_escapes_every_string():
     document = Document(
         title="<T>",
-        sections=[Section("S&P", "s").add(Paragraph("<script>x</script>"), Table(["<h>"], [['"q" <b>']], caption="c<"))],
+        sections=[
+            Section("S&P", "s").add(Paragraph("<script>x</script>"), Table(["<h>"], [['"q" <b>']], caption="c<"))
+        ],
     )
     page = render_html(document)
     assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
@@ -222,7 +233,9 @@ def test_full_report_files_and_contents(rich_report):
     # the leaderboard of beans: one Markdown row per trial the caption claims
     section = markdown.split("**Top 9 of 9 finished searched trials on beans")[1].split("\n\n")[1]
     rows = section.splitlines()[2:]
-    assert len(rows) == 9 and rows[0].startswith("| 1 | beans-search | t02 | mobilenet\\_v2 | completed | 90.00% | 88.00% |")
+    assert len(rows) == 9 and rows[0].startswith(
+        "| 1 | beans-search | t02 | mobilenet\\_v2 | completed | 90.00% | 88.00% |"
+    )
     # which runs and when
     assert "Covers 4 runs (beans-search, beans-cnn, beans-reference, digits-search) on 2 datasets" in markdown
     assert "2024-05-01 09:00" in markdown
@@ -260,16 +273,29 @@ def test_one_family_only(fake_results, tmp_path, capsys):
         ],
     )  # fmt: skip
     out, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "flowers")
-    assert "flowers: only transfer-learning trials finished (no custom CNN trial did), so there is no comparison." in markdown
-    assert "| flowers | Best trial (by validation accuracy) | no finished trial | only-transfer/b (efficientnet\\_b0) |" in markdown
+    assert (
+        "flowers: only transfer-learning trials finished (no custom CNN trial did), so there is no comparison."
+        in markdown
+    )
+    assert (
+        "| flowers | Best trial (by validation accuracy) | no finished trial | only-transfer/b (efficientnet\\_b0) |"
+        in markdown
+    )
     assert "All trials (shared hyperparameters)" not in markdown  # no cross-family importance with one family
     assert "Transfer learning: not enough trials: 2 completed, at least 3 needed." in markdown
     assert len(_images_exist(out, page)) == 6  # summary, confusion matrix, progress, curves, hyperparameters, cost
 
 
 def test_single_trial(fake_results, tmp_path, capsys):
-    fake_results.run("solo", "digits", [{"trial_id": "only", "backbone": "custom_cnn", "val_accuracy": 0.93}], test=(0.91, 0.9))
+    fake_results.run(
+        "solo", "digits", [{"trial_id": "only", "backbone": "custom_cnn", "val_accuracy": 0.93}], test=(0.91, 0.9)
+    )
+    stale, other = tmp_path / "report" / "plots" / "02-gone-cost.png", tmp_path / "report" / "plots" / "mine.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    other.write_bytes(b"a user's file")
     out, markdown, page = _build(fake_results, tmp_path, capsys)
+    assert not stale.exists() and other.exists()  # an earlier build's plot goes, nothing else
     assert "**Top 1 of 1 finished searched trial on digits, by validation accuracy**" in markdown
     assert "Custom CNN: not enough trials: 1 completed, at least 3 needed." in markdown
     assert "digits: only custom CNN trials finished" in markdown

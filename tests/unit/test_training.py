@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import save_backbone_weights
+from helpers import save_backbone_weights
 
 from benchmarks.datasets import load_dataset
 from benchmarks.training import NonFiniteLossError, TrainSettings, plan_phases, train_trial

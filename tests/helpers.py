@@ -1,0 +1,66 @@
+"""Helpers shared by the tests: small image folders and zips, local backbone weights, running the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_TFDS = REPO.parent / "shared" / "data" / "tfds"
+TEST_SPACES = Path(__file__).resolve().parent / "integration"
+
+
+def write_images(folder: Path, count: int, color: tuple[int, int, int], *, seed: int = 0, ext: str = ".png") -> None:
+    """``count`` noisy images of a class colour: easy to learn, different from each other."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        pixels = np.clip(np.array(color) + rng.normal(0, 25, (24, 24, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{i:03d}{ext}")
+
+
+COLORS = {"ants": (200, 40, 40), "bees": (40, 40, 200), "wasps": (40, 200, 40)}
+
+
+def make_class_folders(root: Path, counts: dict[str, int], *, ext: str = ".png") -> Path:
+    for index, (name, count) in enumerate(counts.items()):
+        write_images(root / name, count, COLORS.get(name, (index * 60 % 255, 100, 150)), seed=index, ext=ext)
+    return root
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            archive.write(path, Path(folder.name) / path.relative_to(folder))
+    return target
+
+
+def have_shared_cifar10() -> bool:
+    return (SHARED_TFDS / "cifar10").is_dir()
+
+
+def save_backbone_weights(tmp_path: Path, name: str = "mobilenet_v2") -> str:
+    """Random (but not initial) weights of a backbone saved to a local file, as a stand-in for ImageNet's."""
+    from benchmarks.models import get_backbone
+
+    base = get_backbone(name).constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
+    rng = np.random.default_rng(0)
+    base.set_weights([(w * rng.uniform(0.9, 1.1, size=w.shape)).astype("float32") for w in base.get_weights()])
+    path = tmp_path / f"{name}.weights.h5"
+    base.save_weights(path)
+    return str(path)
+
+
+def run_cli(module: str, *args: str, cwd: Path, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m module args`` as a user would, from ``cwd`` (test-only spaces importable)."""
+    path = os.pathsep.join(p for p in (str(TEST_SPACES), os.environ.get("PYTHONPATH", "")) if p)
+    environment = {**os.environ, "PYTHONPATH": path, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment
+    )

@@ -1,0 +1,83 @@
+"""The real CLI end to end on tiny budgets: digits, a zipped folder, a diverging trial, accumulating results."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import make_class_folders, run_cli, zip_folder
+
+pytestmark = pytest.mark.e2e
+
+TINY = ["--weights", "none", "--budget", "smoke", "--epochs", "2", "--image-size", "24"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("search")
+
+
+def trials(workdir) -> pd.DataFrame:
+    with sqlite3.connect(workdir / "results" / "leaderboard.db") as db:
+        return pd.read_sql("select * from trials order by id", db)
+
+
+@pytest.fixture(scope="module")
+def digits_run(workdir):
+    result = run_cli("runners.search", *TINY, "--space", "custom_cnn", "--num-samples", "3",
+                     "--max-concurrent", "2", "--scheduler", "fifo", "--name", "digits-e2e", cwd=workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_digits_search_prints_the_best_configuration_and_test_metrics(digits_run, workdir):
+    out = digits_run.stdout
+    assert "best configuration" in out and "test (" in out and "macro F1" in out
+    assert out.count("started:") == 3 and "epoch 2/2" in out
+    rows = trials(workdir)
+    assert len(rows) == 3 and set(rows.status) == {"completed"}
+    assert (rows.family == "custom_cnn").all() and rows.depth.notna().all() and rows.unfrozen_layers.isna().all()
+    best = rows[rows.is_best == 1]
+    assert len(best) == 1 and best.test_accuracy.iloc[0] > 0.3 and best.test_f1_macro.notna().all()
+    assert rows.test_accuracy.notna().sum() == 1
+    assert rows.val_accuracy.max() == best.val_accuracy.iloc[0]
+    assert (rows.epochs == 2).all() and (rows.wall_seconds > 0).all()
+    assert len(json.loads(rows.history.iloc[0])) == 2
+
+
+def test_trials_really_run_in_parallel(digits_run, workdir):
+    rows = trials(workdir)
+    spans = [(pd.Timestamp(s), pd.Timestamp(e)) for s, e in zip(rows.started_at, rows.finished_at)]
+    overlaps = sum(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1 :])
+    assert overlaps >= 1, spans
+
+
+def test_best_model_is_saved_with_its_summary(digits_run, workdir):
+    folder = workdir / "results" / "models" / "digits-e2e"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["trials_total"] == 3 and summary["best_config"]["backbone"] == "custom_cnn"
+    assert set(summary["test"]) >= {"accuracy", "f1_macro", "f1_weighted", "precision_macro", "recall_macro",
+                                    "top5_accuracy", "confusion_matrix", "per_class"}
+    import benchmarks.models  # noqa: F401  (registers the custom layers)
+
+    model = keras.models.load_model(folder / "model.keras")
+    probabilities = model.predict(np.full((2, 24, 24, 3), 128.0, dtype="float32"), verbose=0)
+    assert probabilities.shape == (2, 10)
+
+
+def test_zip_folder_with_a_diverging_trial_and_results_accumulate(digits_run, workdir, tmp_path):
+    archive = zip_folder(make_class_folders(tmp_path / "insects", {"ants": 16, "bees": 16, "wasps": 16}),
+                         tmp_path / "insects.zip")
+    result = run_cli("runners.search", *TINY, "--dataset", str(archive), "--space", "failing_space",
+                     "--num-samples", "2", "--max-concurrent", "1", "--name", "zip-e2e", cwd=workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "FAILED" in result.stdout and "1 failed" in result.stdout
+    rows = trials(workdir)
+    assert set(rows.run_name) == {"digits-e2e", "zip-e2e"} and len(rows) == 5  # the first run is still there
+    zipped = rows[rows.run_name == "zip-e2e"].set_index("status")
+    assert zipped.loc["failed", "error"].startswith("NonFiniteLossError: training loss became nan")
+    assert zipped.loc["completed", "is_best"] == 1 and zipped.loc["completed", "dataset"] == "insects"
