@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -17,10 +18,16 @@ _ERROR_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception|Interrupt)): (.+)$"
 
 def error_message(trial) -> str:
     """The last ``SomeError: message`` line of a failed trial's traceback."""
+    text = ""
     try:
-        text = str(trial.get_error() or "")
+        # The driver writes the trace locally first; storage gets it later, so read the local copy.
+        if trial.error_file and os.path.exists(trial.error_file):
+            with open(trial.error_file) as f:
+                text = f.read()
+        else:
+            text = str(trial.get_error() or "")
     except Exception:  # the error file may be gone; the status still says failed
-        text = ""
+        pass
     matches = [m for m in (_ERROR_LINE.match(line.strip()) for line in text.splitlines()) if m]
     if matches:
         return f"{matches[-1].group(1)}: {matches[-1].group(2)}"[:500]

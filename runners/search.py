@@ -38,6 +38,15 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only where there is one and the help does not already say it."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from benchmarks.datasets import DEFAULT_DATASET
 
@@ -48,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m runners.search",
         description="Hyperparameter search over custom-CNN and transfer-learning image classifiers "
         "(Ray Tune + Optuna), then a held-out test of the best trial.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
     )
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=DEFAULT_DATASET,
@@ -147,7 +156,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         raise UserError(f"--name {name!r} may only use letters, digits, '.', '_' and '-'")
     return SearchOptions(
         dataset=args.dataset,
-        space=space.name,
+        space=args.space,
         budget=budget.name,
         num_samples=args.num_samples or space.num_samples or budget.num_samples,
         epochs=args.epochs or budget.epochs,
@@ -285,7 +294,7 @@ def run_search(options: SearchOptions) -> dict[str, Any]:
                              patience=budget.patience, seed=options.seed)
     try:
         grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent)
-        summary = _finish(options, grid, data, store, run_id)
+        summary = _finish(options, grid, data, store, run)
     except BaseException:
         store.update_run(run_id, status="failed", finished_at=now())
         raise
@@ -332,10 +341,11 @@ def _fit(options, space, sampler, budget, data, settings, store, run, max_concur
     return tuner.fit()
 
 
-def _finish(options: SearchOptions, grid, data, store, run_id: str) -> dict[str, Any]:
+def _finish(options: SearchOptions, grid, data, store, run: dict[str, Any]) -> dict[str, Any]:
     from runners.evaluate import evaluate_model, load_checkpoint_model, save_best
     from runners.store import now
 
+    run_id = run["run_id"]
     results = list(grid)
     failed = [r for r in results if r.error is not None]
     ok = [r for r in results if r.error is None and r.metrics and "best_val_accuracy" in r.metrics]
@@ -353,7 +363,7 @@ def _finish(options: SearchOptions, grid, data, store, run_id: str) -> dict[str,
 
     summary = {
         "run_id": run_id, "run_name": options.name, "dataset": data.name, "data": data.describe(),
-        "space": options.space, "budget": options.budget, "command": options.command,
+        "space": run["space"], "budget": options.budget, "command": options.command,
         "best_trial_id": trial_id, "best_config": best.config, "val_accuracy": best.metrics["best_val_accuracy"],
         "trials_total": len(results), "trials_failed": len(failed),
         "failures": sorted({str(r.error).strip().splitlines()[-1][:200] for r in failed}),

@@ -26,14 +26,16 @@ def list_spaces() -> list[str]:
 
 
 def get_space(name: str) -> SearchSpace:
-    """A bundled space by name, or ``package.module`` whose ``SPACE`` is a :class:`SearchSpace`."""
+    """A bundled space by name, or any importable module whose ``SPACE`` is a :class:`SearchSpace`."""
     if name in _MODULES:
         return importlib.import_module(f"search_spaces.{name}").SPACE
-    if "." not in name:
-        raise UserError(f"unknown search space {name!r}; choose from {', '.join(_MODULES)} or give a module path")
     try:
         space = importlib.import_module(name).SPACE
     except (ImportError, AttributeError) as error:
+        if "." not in name:
+            raise UserError(
+                f"unknown search space {name!r}; choose from {', '.join(_MODULES)} or give an importable module defining SPACE"
+            ) from None
         raise UserError(f"cannot load search space {name!r} ({error}); it must be an importable module defining SPACE") from None
     if not isinstance(space, SearchSpace):
         raise UserError(f"{name}.SPACE is not a search_spaces.SearchSpace")
