@@ -1,4 +1,9 @@
-"""Data augmentation as Keras preprocessing layers, chosen by name from a few policies."""
+"""Data augmentation as Keras preprocessing layers, chosen by name from a few policies.
+
+A policy is a name from :data:`POLICIES`, or an explicit list of augmentation names
+(:data:`AUGMENTATIONS`), as a sequence or a comma-joined string (``"flip,zoom"``): the
+string form is what reference recipes use, so it fits the database's ``augmentation`` column.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ AUGMENTATIONS = {
     "vertical_flip": lambda size, seed: keras.layers.RandomFlip("vertical", seed=seed),
     "rotation": lambda size, seed: keras.layers.RandomRotation(0.1, seed=seed),
     "zoom": lambda size, seed: keras.layers.RandomZoom(0.15, seed=seed),
+    "shear": lambda size, seed: keras.layers.RandomShear(0.2, 0.2, seed=seed),
     "translation": lambda size, seed: keras.layers.RandomTranslation(0.1, 0.1, seed=seed),
     "brightness": lambda size, seed: keras.layers.RandomBrightness(0.2, value_range=(0, 255), seed=seed),
     "contrast": lambda size, seed: keras.layers.RandomContrast(0.2, seed=seed),
@@ -70,10 +76,20 @@ POLICIES: dict[str, tuple[str, ...]] = {
 
 
 def resolve_policy(policy: str | Sequence[str]) -> tuple[str, ...]:
-    """A policy name, or an explicit list of augmentation names, to the list of names."""
-    names = POLICIES.get(policy) if isinstance(policy, str) else tuple(policy)
+    """A policy name, or an explicit list of augmentation names (a sequence or comma-joined), to the list of names."""
+    if isinstance(policy, str):
+        names = POLICIES.get(policy)
+        if names is None and "," in policy:
+            names = tuple(n.strip() for n in policy.split(",") if n.strip())
+        elif names is None and policy in AUGMENTATIONS:
+            names = (policy,)
+    else:
+        names = tuple(policy)
     if names is None:
-        raise ValueError(f"unknown augmentation policy {policy!r}; choose from {sorted(POLICIES)}")
+        raise ValueError(
+            f"unknown augmentation policy {policy!r}; choose from {sorted(POLICIES)} "
+            f"or a comma-joined list of {sorted(AUGMENTATIONS)}"
+        )
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
         raise ValueError(f"unknown augmentation(s) {unknown}; choose from {sorted(AUGMENTATIONS)}")

@@ -46,10 +46,18 @@ class Phase:
 
 def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Phase]:
     """With unfrozen layers of a pretrained backbone, train the head first (a third of the epochs), then fine-tune
-    at a lower rate. Everything else is one phase: the custom CNN, a frozen backbone's head, a backbone from scratch."""
+    at a lower rate. Everything else is one phase: the custom CNN, a frozen backbone's head, a backbone from scratch.
+
+    ``head_first=False`` (a recipe that fine-tunes from the start) makes it one ``finetune`` phase at the
+    configured learning rate with the unfrozen layers training from the first epoch.
+    """
     lr = float(hparams["learning_rate"])
     unfrozen = int(hparams.get("unfrozen_layers", 0) or 0)
-    if hparams["backbone"] == CUSTOM_CNN or settings.weights is None or unfrozen == 0 or settings.epochs < 2:
+    if hparams["backbone"] == CUSTOM_CNN or settings.weights is None or unfrozen == 0:
+        return [Phase("train", settings.epochs, lr, 0)]
+    if not hparams.get("head_first", True):
+        return [Phase("finetune", settings.epochs, lr, unfrozen)]
+    if settings.epochs < 2:
         return [Phase("train", settings.epochs, lr, 0)]
     head = max(1, settings.epochs // 3)
     return [
@@ -102,8 +110,9 @@ def train_trial(
 ) -> tuple[keras.Model, list[dict[str, Any]]]:
     """Train one configuration; ``on_epoch(metrics, model)`` runs after every epoch.
 
-    Adam or AdamW on sparse categorical cross-entropy, the learning rate
-    halved when validation loss stalls, early stopping on validation loss.
+    Adam or AdamW on sparse categorical cross-entropy (the same loss as categorical
+    cross-entropy on one-hot labels), the learning rate halved when validation loss
+    stalls, early stopping on validation loss.
     Raises :class:`NonFiniteLossError` if the loss diverges.
     """
     keras.utils.set_random_seed(settings.seed)

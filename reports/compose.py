@@ -304,23 +304,56 @@ def _leaderboard(data: ReportData, dataset: str, top: int, section: Section) -> 
     )
 
 
+REFERENCE_TEST_NOTE = (
+    "Every trial of a reference recipe is evaluated on the test split: its configuration is fixed, nothing was selected."
+)
+PUBLISHED_NOTE = (
+    "Published precision, recall and F1 are compared with our macro averages; train accuracy is from the epoch of "
+    "best validation accuracy; Searched best is the dataset's best searched trial by validation accuracy."
+)
+
+
 def _references(data: ReportData, dataset: str, section: Section) -> None:
     frame = tables.reference_comparison(data.trials, dataset)
     if frame.empty:
         return
     frame = frame.assign(role=frame["role"].str.replace("custom_cnn", "custom CNN"))
     columns = _trial_columns(frame, with_run=True, leading=[Column("role", "Role")])
-    section.add(
-        Section("Reference recipes", f"{section.anchor}-references", level=3).add(
-            format_table(
-                frame,
-                columns,
-                caption=f"Fixed reference recipes next to the searched best on {dataset}",
-                css_class="references",
-            ),
-            Note(TEST_FOOTNOTE),
-        )
+    sub = Section("Reference recipes", f"{section.anchor}-references", level=3)
+    section.add(sub)
+    sub.add(
+        format_table(
+            frame,
+            columns,
+            caption=f"Fixed reference recipes next to the searched best on {dataset}",
+            css_class="references",
+        ),
+        Note(TEST_FOOTNOTE),
+        Note(REFERENCE_TEST_NOTE),
     )
+    figures = tables.published_comparison(data.trials, data.runs, dataset)
+    if figures.empty:
+        return
+    variant = figures["variant"].map(lambda v: f" ({v})" if isinstance(v, str) and v else "")
+    figures = figures.assign(recipe=figures["label"] + variant)
+    sub.add(
+        format_table(
+            figures,
+            [
+                Column("recipe", "Reference trial"),
+                Column("space", "Recipe"),
+                Column("metric_label", "Figure"),
+                Column("published", "Published", "score"),
+                Column("reproduced", "Reproduced", "score"),
+                Column("searched", "Searched best", "score"),
+            ],
+            caption=f"Published, reproduced and searched figures on {dataset}",
+            css_class="published",
+        ),
+        Note(PUBLISHED_NOTE),
+    )
+    for space, note in figures[["space", "note"]].dropna().drop_duplicates().itertuples(index=False):
+        sub.add(Note(f"{space}: {note}."))
 
 
 def _best_model(data: ReportData, dataset: str, section: Section, plot_path: Path, written: list[Path]) -> None:

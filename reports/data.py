@@ -104,10 +104,15 @@ def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def prepare_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Normalise a raw ``runs`` frame: ``class_names`` and ``test_metrics`` parsed from JSON."""
+    """Normalise a raw ``runs`` frame: ``class_names``, ``test_metrics`` and ``published`` parsed from JSON.
+
+    ``published`` (a reference recipe's published figures) is absent from older databases: then None.
+    """
     df = frame.copy()
     df["class_names_list"] = df["class_names"].map(lambda c: v if isinstance(v := _loads(c), list) else None)
     df["test_metrics_dict"] = df["test_metrics"].map(lambda m: v if isinstance(v := _loads(m), dict) else None)
+    published = df["published"] if "published" in df else pd.Series(None, index=df.index, dtype=object)
+    df["published_dict"] = published.map(lambda p: v if isinstance(v := _loads(p), dict) else None)
     for column in ("started_at", "finished_at"):
         df[column] = _utc(df[column])
     for column in ("trials_total", "trials_failed"):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
+from search_spaces import PUBLISHED_METRICS, reproduced_figures, train_accuracy_at_best
 
 __all__ = [
     "SUMMARY_METRICS",
@@ -28,6 +29,7 @@ __all__ = [
     "finished",
     "leaderboard",
     "per_class_table",
+    "published_comparison",
     "ranked",
     "reference_comparison",
     "run_summary",
@@ -161,6 +163,62 @@ def reference_comparison(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
     refs = refs.assign(role="reference recipe")
     frame = pd.concat([best, refs], ignore_index=True)
     return frame[["role", "is_best", *_TRIAL_COLUMNS]]
+
+
+def _run_field(runs: pd.DataFrame, run_id: str, column: str) -> Any:
+    if column not in runs or not len(runs):
+        return None
+    match = runs.loc[runs["run_id"] == run_id, column]
+    return match.iloc[0] if len(match) else None
+
+
+def _figures(trial: pd.Series, runs: pd.DataFrame) -> dict[str, Any]:
+    """A trial's figures under the published keys: full test metrics where it is its run's tested best,
+    else the test accuracy and F1 stored on the trial (a reference recipe's other variants)."""
+    metrics = _run_field(runs, trial["run_id"], "test_metrics_dict") if trial["is_best"] else None
+    if not isinstance(metrics, dict):
+        stored = {"accuracy": trial["test_accuracy"], "f1_macro": trial["test_f1_macro"]}
+        metrics = {k: v for k, v in stored.items() if pd.notna(v)}
+    return reproduced_figures(metrics, trial["val_accuracy"], train_accuracy_at_best(trial["history_list"]))
+
+
+def published_comparison(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Published, reproduced and searched figures side by side for each reference-recipe trial of ``dataset``.
+
+    One row per (reference trial, figure): every figure its recipe published, plus validation and test
+    accuracy. ``reproduced`` is the reference trial's own figure; ``searched`` is the figure of the best
+    searched trial of the dataset (by validation accuracy; test figures only where it was evaluated).
+    Columns: ``label``, ``space``, ``variant``, ``metric``, ``metric_label``, ``published``, ``reproduced``,
+    ``searched`` and ``note`` (the recipe's published remark); empty without reference trials. ``runs`` is
+    a prepared runs frame (``published_dict``).
+    """
+    columns = ["label", "space", "variant", "metric", "metric_label", "published", "reproduced", "searched", "note"]
+    of_dataset = _of(trials, dataset)
+    references = finished(of_dataset[of_dataset["is_reference"]]).sort_values("id")
+    if references.empty:
+        return pd.DataFrame(columns=columns)
+    best = ranked(searched(of_dataset)).head(1)
+    searched_figures = _figures(best.iloc[0], runs) if len(best) else {}
+    rows = []
+    for _, trial in references.iterrows():
+        published = _run_field(runs, trial["run_id"], "published_dict") or {}
+        figures = _figures(trial, runs)
+        for key, label in PUBLISHED_METRICS.items():
+            if key in published or key in ("val_accuracy", "test_accuracy"):
+                rows.append(
+                    {
+                        "label": trial["label"],
+                        "space": trial["space"],
+                        "variant": trial["config_dict"].get("variant"),
+                        "metric": key,
+                        "metric_label": label,
+                        "published": published.get(key, np.nan),
+                        "reproduced": figures[key],
+                        "searched": searched_figures.get(key),
+                        "note": published.get("note"),
+                    }
+                )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def failed_trials(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:

@@ -35,13 +35,18 @@ def error_message(trial) -> str:
 
 
 def describe_config(config: dict[str, Any]) -> str:
-    parts = [str(config.get("backbone"))]
+    parts = [str(config.get("backbone"))] + ([f"({config['variant']})"] if config.get("variant") else [])
     for key, fmt in (("learning_rate", "lr={:.1e}"), ("batch_size", "bs={}"), ("dropout", "dropout={:.2f}"),
                      ("unfrozen_layers", "unfrozen={}"), ("depth", "depth={}"), ("width", "width={}"),
                      ("augmentation", "aug={}")):
         if config.get(key) is not None:
             parts.append(fmt.format(config[key]))
     return " ".join(parts)
+
+
+def _column_value(value: Any) -> Any:
+    """A list (an explicit augmentation list, say) goes into its one-value column comma-joined."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
 
 class ProgressPrinter(Callback):
@@ -125,7 +130,7 @@ class TrialRecorder(Callback):
             "wall_seconds": last.get("time_total_s"),
             "params": best.get("params"),
             "trainable_params": max((h.get("trainable_params", 0) for h in history), default=None),
-            **{k: config.get(k) for k in HYPERPARAMETERS},
+            **{k: _column_value(config.get(k)) for k in HYPERPARAMETERS},
             "config": config,
             "history": history,
             "started_at": self.started_at.get(trial.trial_id),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import UserError
-from runners.budgets import BUDGETS
+from runners.budgets import BUDGETS, Budget
 
 log = logging.getLogger("runners.search")
 
@@ -64,11 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="digits (embedded), hymenoptera, fruits360, a tensorflow-datasets name (cifar10, "
                       "oxford_flowers102, ...), or a folder/.zip of class subfolders (optionally in train/val/test folders)")
     data.add_argument("--data-dir", help="tensorflow-datasets data_dir (share one prepared copy across a cluster)")
-    data.add_argument("--val-fraction", type=float, default=0.15, help="validation share carved where a dataset has no validation split")
-    data.add_argument("--test-fraction", type=float, default=0.15, help="test share carved from class-per-folder datasets")
+    data.add_argument("--val-fraction", type=float,
+                      help="validation share carved where a dataset has no validation split (default 0.15, or a reference recipe's)")
+    data.add_argument("--test-fraction", type=float,
+                      help="test share carved from class-per-folder datasets (default 0.15, or a reference recipe's)")
 
     search = p.add_argument_group("search")
-    search.add_argument("--space", default="default", help="search space module in search_spaces/ (see --list-spaces)")
+    search.add_argument("--space", default="default",
+                        help="search space module in search_spaces/ (see --list-spaces), or reference: the dataset's published recipe")
     search.add_argument("--budget", default="small", choices=list(BUDGETS), help=budgets)
     search.add_argument("--num-samples", type=int, help="number of trials (default: the budget's)")
     search.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the budget's)")
@@ -130,10 +133,11 @@ def _slug(text: str) -> str:
 def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.budgets import get_budget
     from runners.store import default_db_url
-    from search_spaces import get_space
+    from search_spaces import get_space, resolve_space_name
 
     budget = get_budget(args.budget)
-    space = get_space(args.space)
+    space_name = resolve_space_name(args.space, args.dataset)
+    space = get_space(space_name)
     for flag in ("num_samples", "epochs", "image_size", "max_concurrent"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -154,15 +158,17 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     name = args.name or f"{_slug(args.dataset)}-{space.name}-{stamp}"
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise UserError(f"--name {name!r} may only use letters, digits, '.', '_' and '-'")
+    val_fraction, test_fraction = space.split or (0.15, 0.15)
     return SearchOptions(
         dataset=args.dataset,
-        space=args.space,
+        space=space_name,
         budget=budget.name,
         num_samples=args.num_samples or space.num_samples or budget.num_samples,
-        epochs=args.epochs or budget.epochs,
-        image_size=args.image_size or budget.image_size,
+        epochs=args.epochs or recipe_setting(space.epochs, budget) or budget.epochs,
+        image_size=args.image_size or recipe_setting(space.image_size, budget) or budget.image_size,
         sampler=args.sampler,
-        scheduler=args.scheduler,
+        # A fixed recipe runs to the end: early stopping by the scheduler would cut one variant short.
+        scheduler="fifo" if space.is_reference else args.scheduler,
         weights=weights,
         seed=args.seed,
         address=args.address,
@@ -173,11 +179,17 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         db=args.db or default_db_url(results),
         name=name,
         data_dir=args.data_dir,
-        val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction,
+        val_fraction=args.val_fraction if args.val_fraction is not None else val_fraction,
+        test_fraction=args.test_fraction if args.test_fraction is not None else test_fraction,
         verbose=args.verbose,
         command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
     )
+
+
+def recipe_setting(value: int | None, budget: Budget) -> int | None:
+    """A reference recipe's own image size, epochs or patience: used on the full budget only, so that
+    smoke and small runs stay bounded by their budget (see search_spaces/_reference.py)."""
+    return value if budget.name == "full" else None
 
 
 def make_sampler(name: str, seed: int, num_samples: int):
@@ -282,16 +294,17 @@ def run_search(options: SearchOptions) -> dict[str, Any]:
 
     run_id = uuid.uuid4().hex[:12]
     run = dict(run_id=run_id, run_name=options.name, dataset=data.name, space=space.name, budget=budget.name,
-               image_size=options.image_size, weights=options.weights or "none", is_reference=space.num_samples is not None)
+               image_size=options.image_size, weights=options.weights or "none", is_reference=space.is_reference,
+               published=space.published)
     store.start_run(
         run_id=run_id, run_name=options.name, dataset=data.name, dataset_summary=data.describe(),
         class_names=list(data.class_names), space=space.name, budget=budget.name, sampler=options.sampler,
         scheduler=options.scheduler, seed=options.seed, num_samples=options.num_samples,
         max_concurrent=max_concurrent, epochs=options.epochs, image_size=options.image_size,
-        weights=options.weights or "none", command=options.command,
+        weights=options.weights or "none", command=options.command, published=space.published,
     )
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
-                             patience=budget.patience, seed=options.seed)
+                             patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed)
     try:
         grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent)
         summary = _finish(options, grid, data, store, run)
@@ -360,6 +373,7 @@ def _finish(options: SearchOptions, grid, data, store, run: dict[str, Any]) -> d
     model = load_checkpoint_model(best.get_best_checkpoint("val_accuracy", "max"))
     test = evaluate_model(model, data, options.image_size)
     store.update_trial(run_id, trial_id, is_best=True, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
+    references = _test_references(ok, best, test, data, store, run, options) if run["is_reference"] else []
 
     summary = {
         "run_id": run_id, "run_name": options.name, "dataset": data.name, "data": data.describe(),
@@ -369,6 +383,8 @@ def _finish(options: SearchOptions, grid, data, store, run: dict[str, Any]) -> d
         "failures": sorted({str(r.error).strip().splitlines()[-1][:200] for r in failed}),
         "image_size": options.image_size, "class_names": list(data.class_names), "test": test,
     }
+    if run["is_reference"]:
+        summary.update(published=run["published"], reference_trials=references)
     model_path = save_best(model, options.results / "models" / options.name, summary)
     store.update_run(
         run_id, status="finished", finished_at=now(), trials_total=len(results), trials_failed=len(failed),
@@ -376,6 +392,56 @@ def _finish(options: SearchOptions, grid, data, store, run: dict[str, Any]) -> d
     )
     _print_summary(summary, model_path, options)
     return summary
+
+
+def _test_references(ok, best, best_test, data, store, run, options) -> list[dict[str, Any]]:
+    """Every trial of a reference recipe is tested (fixed configurations: nothing was selected by validation),
+    and each gets its figures under the published keys."""
+    from runners.evaluate import evaluate_model, load_checkpoint_model
+    from search_spaces import reproduced_figures, train_accuracy_at_best
+
+    others = [r for r in ok if r is not best]
+    if others:
+        print(f"evaluating the other {len(others)} recipe variant(s) on the test split ...", flush=True)
+    references = []
+    for result in [best, *others]:
+        trial_id = result.metrics["trial_id"]
+        if result is best:
+            test = best_test
+        else:
+            test = evaluate_model(load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max")),
+                                  data, options.image_size)
+            store.update_trial(run["run_id"], trial_id, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
+        history = result.metrics_dataframe.to_dict("records") if result.metrics_dataframe is not None else []
+        figures = reproduced_figures(test, result.metrics["best_val_accuracy"], train_accuracy_at_best(history))
+        references.append({"trial_id": trial_id, "variant": result.config.get("variant"), "figures": figures})
+    return references
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _published_lines(summary: dict[str, Any]) -> list[str]:
+    """One line per reference trial: each published figure next to the reproduced one."""
+    from search_spaces import PUBLISHED_METRICS
+
+    published = summary.get("published") or {}
+    numeric = {k: v for k, v in published.items() if k in PUBLISHED_METRICS and v is not None}
+    lines = []
+    for ref in summary.get("reference_trials", []):
+        figures = ref["figures"]
+        keys = list(numeric) or ["test_accuracy"]
+        pairs = ", ".join(
+            f"{_lower_first(PUBLISHED_METRICS[k])} {numeric[k]:.4f} vs {figures[k]:.4f}" if k in numeric
+            else f"{_lower_first(PUBLISHED_METRICS[k])} (not published) vs {figures[k]:.4f}"
+            for k in keys if figures.get(k) is not None
+        )
+        variant = f", {ref['variant']}" if ref.get("variant") else ""
+        lines.append(f"published vs reproduced ({summary['space']} {ref['trial_id']}{variant}): {pairs}")
+    if published.get("note"):
+        lines.append(f"published note: {published['note']}")
+    return lines
 
 
 def _print_summary(summary: dict[str, Any], model_path: Path, options: SearchOptions) -> None:
@@ -389,6 +455,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options: SearchOpt
         f"test ({test['examples']} images): accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f}, "
         f"macro precision {test['precision_macro']:.4f}, macro recall {test['recall_macro']:.4f}, weighted F1 {test['f1_weighted']:.4f}"
         + (f", top-5 accuracy {test['top5_accuracy']:.4f}" if "top5_accuracy" in test else ""),
+        *_published_lines(summary),
         f"trials: {summary['trials_total']} ({summary['trials_failed']} failed)"
         + ("".join(f"\n  failed: {f}" for f in summary["failures"])),
         f"model: {model_path} (summary.json beside it)",
@@ -408,11 +475,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.list_spaces:
         from search_spaces import get_space, list_spaces
+        from search_spaces.reference import DESCRIPTION, REFERENCE
 
+        width = max(len(name) for name in [*list_spaces(), REFERENCE])
         for name in list_spaces():
-            print(f"{name:12s} {get_space(name).description}")
+            print(f"{name:{width}s} {get_space(name).description}")
+        print(f"{REFERENCE:{width}s} {DESCRIPTION}")
         return 0
     if not args.verbose:
+        from runners._quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         warnings.filterwarnings("ignore")
         logging.getLogger("absl").setLevel(logging.ERROR)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

@@ -93,6 +93,7 @@ runs_table = sa.Table(
     sa.Column("trials_failed", sa.Integer),
     sa.Column("best_trial_id", sa.String(64)),
     sa.Column("test_metrics", sa.Text),  # JSON: classification_metrics() of the best trial
+    sa.Column("published", sa.Text),  # JSON: a reference recipe's published figures
     sa.Column("model_path", sa.Text),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
@@ -105,6 +106,9 @@ def default_db_url(results_dir: str | os.PathLike = "results") -> str:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+_RUN_JSON = ("class_names", "test_metrics", "published")  # run fields stored as JSON text
 
 
 def _json(value: Any) -> str | None:
@@ -122,12 +126,29 @@ class ResultsStore:
             self.engine = sa.create_engine(url)
             if create:
                 metadata.create_all(self.engine)
+                self._add_missing_columns()
             else:
                 with self.engine.connect():
                     pass
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError) as error:
             first = str(error).splitlines()[0][:200]
             raise UserError(f"cannot open results database {url!r} ({first}); check the --db URL") from None
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database written by an older version up to date: add its missing (nullable) columns."""
+        inspector = sa.inspect(self.engine)
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = [column for column in table.columns if column.name not in present and column.nullable]
+            with self.engine.begin() as conn:
+                for column in missing:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+    def _select(self, table: sa.Table, conn) -> sa.Select:
+        # Only the columns the database has, so an older database can still be read without being changed.
+        present = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
+        return sa.select(*(column for column in table.columns if column.name in present))
 
     # Ray Tune pickles its callbacks with the experiment state; an engine does not pickle, its URL does.
     def __getstate__(self) -> dict[str, Any]:
@@ -138,15 +159,16 @@ class ResultsStore:
 
     def start_run(self, **fields: Any) -> None:
         fields = {**fields, "status": "running", "started_at": fields.get("started_at") or now()}
-        for key in ("class_names", "test_metrics"):
+        for key in _RUN_JSON:
             if key in fields and not isinstance(fields[key], str):
                 fields[key] = _json(fields[key])
         with self.engine.begin() as conn:
             conn.execute(sa.insert(runs_table).values(**fields))
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        if "test_metrics" in fields and not isinstance(fields["test_metrics"], str):
-            fields["test_metrics"] = _json(fields["test_metrics"])
+        for key in _RUN_JSON:
+            if key in fields and not isinstance(fields[key], str):
+                fields[key] = _json(fields[key])
         with self.engine.begin() as conn:
             conn.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(**fields))
 
@@ -172,12 +194,12 @@ class ResultsStore:
         """The ``trials`` table as a pandas DataFrame."""
         import pandas as pd
 
-        query = sa.select(trials_table)
-        if dataset is not None:
-            query = query.where(trials_table.c.dataset == dataset)
-        if run_id is not None:
-            query = query.where(trials_table.c.run_id == run_id)
         with self.engine.connect() as conn:
+            query = self._select(trials_table, conn)
+            if dataset is not None:
+                query = query.where(trials_table.c.dataset == dataset)
+            if run_id is not None:
+                query = query.where(trials_table.c.run_id == run_id)
             return pd.read_sql(query.order_by(trials_table.c.id), conn)
 
     def runs(self):
@@ -185,4 +207,4 @@ class ResultsStore:
         import pandas as pd
 
         with self.engine.connect() as conn:
-            return pd.read_sql(sa.select(runs_table).order_by(runs_table.c.started_at), conn)
+            return pd.read_sql(self._select(runs_table, conn).order_by(runs_table.c.started_at), conn)

@@ -13,20 +13,48 @@ from __future__ import annotations
 import importlib
 
 from benchmarks.errors import UserError
+from search_spaces._reference import PUBLISHED_METRICS, reproduced_figures, train_accuracy_at_best
 from search_spaces._space import SearchSpace
+from search_spaces.reference import REFERENCE, recipe_for
 
-__all__ = ["SearchSpace", "get_space", "list_spaces"]
+__all__ = [
+    "PUBLISHED_METRICS",
+    "REFERENCE",
+    "SearchSpace",
+    "get_space",
+    "list_spaces",
+    "recipe_for",
+    "reproduced_figures",
+    "resolve_space_name",
+    "train_accuracy_at_best",
+]
 
-# The bundled spaces: modules under search_spaces/.
-_MODULES = ("default", "custom_cnn", "transfer")
+# The bundled spaces: modules under search_spaces/ (the searches, then the reference recipes).
+_MODULES = (
+    "default",
+    "custom_cnn",
+    "transfer",
+    "reference_flowers102",
+    "reference_cifar10",
+    "reference_hymenoptera",
+    "reference_fruits360",
+    "reference_custom_cnn20",
+)
 
 
 def list_spaces() -> list[str]:
     return list(_MODULES)
 
 
+def resolve_space_name(name: str, dataset: str) -> str:
+    """``--space`` as a module name: ``reference`` becomes the recipe of ``dataset``, other names stay."""
+    return recipe_for(dataset) if name == REFERENCE else name
+
+
 def get_space(name: str) -> SearchSpace:
     """A bundled space by name, or any importable module whose ``SPACE`` is a :class:`SearchSpace`."""
+    if name == REFERENCE:
+        raise UserError("--space reference picks the recipe of the dataset; resolve it with resolve_space_name()")
     if name in _MODULES:
         return importlib.import_module(f"search_spaces.{name}").SPACE
     try:
@@ -34,7 +62,8 @@ def get_space(name: str) -> SearchSpace:
     except (ImportError, AttributeError) as error:
         if "." not in name:
             raise UserError(
-                f"unknown search space {name!r}; choose from {', '.join(_MODULES)} or give an importable module defining SPACE"
+                f"unknown search space {name!r}; choose from {', '.join((*_MODULES, REFERENCE))} "
+                "or give an importable module defining SPACE"
             ) from None
         raise UserError(f"cannot load search space {name!r} ({error}); it must be an importable module defining SPACE") from None
     if not isinstance(space, SearchSpace):

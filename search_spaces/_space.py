@@ -17,7 +17,10 @@ class SearchSpace:
     for the custom CNN, ``unfrozen_layers`` only for pretrained backbones), so the
     sampler models them conditionally; ``pretrained`` says whether backbones start from weights. ``suggest`` may return constants as a dict.
     ``backbones`` lists every backbone the space can pick, so weights can be checked
-    before any trial starts. A fixed space (a reference recipe) runs ``num_samples`` trials.
+    before any trial starts. A fixed space (a reference recipe) runs ``num_samples`` trials
+    and records its ``published`` figures; its own ``image_size``, ``epochs`` and ``patience``
+    apply on the full budget only, and ``split`` (validation, test fractions) to folder datasets
+    unless the command line sets them (see :mod:`search_spaces._reference`).
     """
 
     name: str
@@ -26,3 +29,12 @@ class SearchSpace:
     backbones: tuple[str, ...]
     num_samples: int | None = None
     published: dict[str, Any] | None = None
+    image_size: int | None = None
+    epochs: int | None = None
+    patience: int | None = None
+    split: tuple[float, float] | None = None
+
+    @property
+    def is_reference(self) -> bool:
+        """A fixed recipe (a set number of trials, nothing searched) rather than a search."""
+        return self.num_samples is not None

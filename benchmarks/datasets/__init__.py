@@ -23,6 +23,7 @@ __all__ = [
     "SPLITS",
     "PreparedDataset",
     "Split",
+    "dataset_kind",
     "default_cache_dir",
     "list_datasets",
     "load_dataset",
@@ -43,6 +44,17 @@ def _looks_like_path(spec: str) -> bool:
     return spec.lower().endswith(".zip") or spec.startswith((".", "/", "~"))
 
 
+def dataset_kind(spec: str) -> str:
+    """How :func:`load_dataset` reads ``spec``: ``digits``, ``archive`` (a named download), ``folder`` or ``tfds``."""
+    if spec == "digits":
+        return "digits"
+    if spec in ARCHIVES:
+        return "archive"
+    if Path(spec).expanduser().exists() or _looks_like_path(spec):
+        return "folder"
+    return "tfds"
+
+
 def load_dataset(
     spec: str = DEFAULT_DATASET,
     *,
@@ -56,11 +68,12 @@ def load_dataset(
     if not 0 < validation_fraction < 1 or not 0 < test_fraction < 1 or validation_fraction + test_fraction >= 1:
         raise UserError("--val-fraction and --test-fraction must be between 0 and 1 and sum to less than 1")
     folder_options = dict(validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed)
-    if spec == "digits":
+    kind = dataset_kind(spec)
+    if kind == "digits":
         data = load_digits_dataset(**folder_options)
-    elif spec in ARCHIVES:
+    elif kind == "archive":
         data = load_image_folder(fetch_archive(spec), name=spec, **folder_options)
-    elif Path(spec).expanduser().exists() or _looks_like_path(spec):
+    elif kind == "folder":
         data = load_image_folder(spec, **folder_options)
     else:
         data = load_tfds(spec, data_dir=data_dir, validation_fraction=validation_fraction, seed=seed)

@@ -11,6 +11,7 @@ from benchmarks.models._registry import Backbone, get_backbone, list_backbones, 
 
 __all__ = [
     "CUSTOM_CNN",
+    "HEADS",
     "Backbone",
     "backbone_of",
     "build_model",
@@ -107,15 +108,16 @@ def set_unfrozen_layers(backbone_model, unfrozen_layers: int) -> int:
     return len(chosen)
 
 
-def _custom_cnn(inputs, depth: int, width: int):
+def _custom_cnn(inputs, depth: int, width: int, batchnorm: bool = True):
     import keras
 
     x = keras.layers.Rescaling(1.0 / 255)(inputs)
     for block in range(depth):
         filters = width * 2**block
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
-        # momentum 0.9: short trials take too few steps for the default 0.99 moving averages to settle.
-        x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=not batchnorm, name=f"block{block}_conv")(x)
+        if batchnorm:
+            # momentum 0.9: short trials take too few steps for the default 0.99 moving averages to settle.
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
         x = keras.layers.ReLU(name=f"block{block}_relu")(x)
         x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
     # Keep a coarse 4x4 layout instead of global pooling: where a stroke is matters to a small CNN.
@@ -125,13 +127,45 @@ def _custom_cnn(inputs, depth: int, width: int):
     return keras.layers.Flatten(name="flatten")(x)
 
 
+HEADS = ("dense", "linear")
+
+
+def _head(x, hparams: Mapping[str, Any], num_classes: int):
+    """The classifier on top of the features (see :func:`build_model` for the options)."""
+    import keras
+
+    head = hparams.get("head", "dense")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
+    dropout = float(hparams.get("dropout", 0.0))
+    widths = [] if head == "linear" else list(hparams.get("head_layers") or [hparams.get("dense_units", 256)])
+    for i, width in enumerate(widths):
+        suffix = "" if i == 0 else f"_{i + 1}"  # the first block keeps the names a one-layer head always had
+        x = keras.layers.Dense(int(width), activation="relu", name=f"dense{suffix}")(x)
+        if hparams.get("head_batchnorm", False):
+            x = keras.layers.BatchNormalization(name=f"dense_bn{suffix}")(x)
+        x = keras.layers.Dropout(dropout, name=f"dropout{suffix}")(x)
+    if not widths and dropout > 0:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    return keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+
+
 def build_model(
     hparams: Mapping[str, Any], *, num_classes: int, image_size: int, weights: str | None = None
 ):
     """Build the classifier a trial trains: a pretrained backbone starts frozen (see :func:`set_unfrozen_layers`).
 
     ``hparams`` needs ``backbone``, ``dropout``, ``dense_units``, and ``depth``
-    and ``width`` for the custom CNN.
+    and ``width`` for the custom CNN. Optional, for fixed recipes (the defaults
+    build what a search always built: one dense ReLU layer, dropout, softmax):
+
+    - ``head``: ``"dense"`` (default) or ``"linear"``: dropout then the softmax
+      classifier straight on the pooled features, which is the stock
+      ``keras.applications`` top (global pooling + softmax) when dropout is 0;
+    - ``head_layers``: widths of the dense ReLU layers (default ``[dense_units]``),
+      each followed by dropout, and by batch norm before it if ``head_batchnorm``;
+    - ``preprocessing``: replaces the backbone's own input scaling (``"unit"``: 0..1);
+    - ``conv_batchnorm``: batch norm in the custom CNN's blocks (default True).
     """
     import keras
 
@@ -140,20 +174,23 @@ def build_model(
     name = hparams["backbone"]
     inputs = keras.Input((image_size, image_size, 3), name="pixels")
     if name == CUSTOM_CNN:
-        x = _custom_cnn(inputs, int(hparams["depth"]), int(hparams["width"]))
+        x = _custom_cnn(inputs, int(hparams["depth"]), int(hparams["width"]), bool(hparams.get("conv_batchnorm", True)))
     else:
         spec = get_backbone(name)
         resolved = resolve_weights(weights, name)
         base = _build_backbone(spec, image_size, resolved)
-        # Without pretrained weights there is nothing to transfer: the whole backbone trains from scratch.
+        # Without pretrained weights there is nothing to transfer: the whole backbone trains from scratch,
+        # and its batch-norm averages must follow within a short trial (the applications' 0.99 lags ~100s of steps).
         if resolved is not None:
             set_unfrozen_layers(base, 0)
-        x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(inputs)
+        else:
+            for layer in base.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = 0.9
+        x = ImagePreprocessing(hparams.get("preprocessing") or spec.preprocessing, name="preprocessing")(inputs)
         # Pretrained batch-norm statistics stay in inference mode, frozen or fine-tuned; a
         # backbone without weights has no statistics worth keeping, so its unfrozen part learns them.
         x = base(x, training=False) if resolved is not None else base(x)
         x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    x = keras.layers.Dense(int(hparams.get("dense_units", 256)), activation="relu", name="dense")(x)
-    x = keras.layers.Dropout(float(hparams.get("dropout", 0.0)), name="dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+    outputs = _head(x, hparams, num_classes)
     return keras.Model(inputs, outputs, name=f"{name}_classifier")

@@ -47,6 +47,7 @@ CASES = {
     "split-missing-class": (lambda t: ["--dataset", folder_with(t, "split_missing_class")], "validation split of 'split_missing_class' has no images"),
     "bad-budget": (lambda t: ["--budget", "huge"], "invalid choice: 'huge'"),
     "bad-space": (lambda t: ["--space", "nope"], "unknown search space 'nope'"),
+    "no-recipe": (lambda t: ["--space", "reference"], "no reference recipe for dataset 'digits'"),
     "zero-samples": (lambda t: ["--num-samples", "0"], "--num-samples must be at least 1"),
     "missing-weights": (lambda t: ["--weights", str(t / "w.h5")], "is not 'imagenet', 'none'"),
     "bad-db": (lambda t: ["--db", "nosuchdb://x"], "cannot open results database"),

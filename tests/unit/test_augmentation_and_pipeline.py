@@ -67,3 +67,13 @@ def test_salt_and_pepper_sets_pixels_to_the_extremes_in_training_only():
     assert set(np.unique(noisy[changed])) <= {0.0, 255.0}
     assert (noisy[..., 0] == noisy[..., 1]).all()  # whole pixels, not channels
     np.testing.assert_array_equal(layer(images, training=False), images)
+
+
+def test_explicit_augmentation_lists_and_shear():
+    assert resolve_policy("flip, zoom,shear") == ("flip", "zoom", "shear")
+    assert resolve_policy("rotation") == ("rotation",)
+    with pytest.raises(ValueError, match=r"unknown augmentation\(s\) \['sepia'\]"):
+        resolve_policy("flip,sepia")
+    images = tf.random.uniform((4, 32, 32, 3), 0, 255, seed=1)
+    out = build_augmentation("shear,vertical_flip", 32, seed=0)(images, training=True)
+    assert out.shape == images.shape and float(tf.reduce_max(out)) <= 255 + 1e-3

@@ -101,3 +101,44 @@ def test_offline_imagenet_weights_say_how_to_fix(monkeypatch):
     monkeypatch.setattr(file_utils, "get_file", offline)
     with pytest.raises(UserError, match=r"imagenet weights for efficientnet_b0 .*--weights none.*~/.keras/models"):
         check_weights(["custom_cnn", "efficientnet_b0"], "imagenet", 32)
+
+
+def _names(model, kind) -> list[str]:
+    return [l.name for l in model.layers if isinstance(l, kind)]
+
+
+def test_default_head_is_one_dense_layer_dropout_and_the_classifier():
+    model = build_model({"backbone": CUSTOM_CNN, "depth": 2, "width": 8, **HEAD}, num_classes=3, image_size=32)
+    assert [l.name for l in model.layers][-4:] == ["flatten", "dense", "dropout", "classifier"]
+    assert model.get_layer("dense").units == 32
+
+
+def test_head_layers_with_batch_norm():
+    hp = {"backbone": CUSTOM_CNN, "depth": 2, "width": 8, "dropout": 0.3, "head_layers": [32, 16], "head_batchnorm": True}
+    model = build_model(hp, num_classes=4, image_size=32)
+    assert _names(model, keras.layers.Dense) == ["dense", "dense_2", "classifier"]
+    assert [model.get_layer(n).units for n in ("dense", "dense_2")] == [32, 16]
+    assert _names(model, keras.layers.Dropout) == ["dropout", "dropout_2"]
+    assert [n for n in _names(model, keras.layers.BatchNormalization) if n.startswith("dense_bn")] == ["dense_bn", "dense_bn_2"]
+
+
+def test_linear_head_is_the_stock_top_on_pooled_features(tmp_path):
+    path = save_backbone_weights(tmp_path)
+    stock = build_model({"backbone": "mobilenet_v2", "head": "linear", "dropout": 0.0}, num_classes=5, image_size=32, weights=path)
+    assert [l.name for l in stock.layers][-2:] == ["pool", "classifier"]
+    assert trainable_count(stock) == 1280 * 5 + 5  # only the classifier trains on the frozen backbone
+    with_dropout = build_model({"backbone": "mobilenet_v2", "head": "linear", "dropout": 0.5}, num_classes=2, image_size=32)
+    assert [l.name for l in with_dropout.layers][-3:] == ["pool", "dropout", "classifier"]
+    with pytest.raises(ValueError, match="unknown head"):
+        build_model({"backbone": CUSTOM_CNN, "depth": 2, "width": 8, "head": "fancy"}, num_classes=2, image_size=32)
+
+
+def test_preprocessing_override_and_a_custom_cnn_without_batch_norm():
+    model = build_model({"backbone": "mobilenet_v2", **HEAD}, num_classes=2, image_size=32)
+    assert model.get_layer("preprocessing").mode == "tf"  # MobileNetV2's own -1..1
+    unit = build_model({"backbone": "mobilenet_v2", "preprocessing": "unit", **HEAD}, num_classes=2, image_size=32)
+    assert unit.get_layer("preprocessing").mode == "unit"
+    plain = build_model({"backbone": CUSTOM_CNN, "depth": 3, "width": 8, "conv_batchnorm": False, **HEAD},
+                        num_classes=2, image_size=32)
+    assert not _names(plain, keras.layers.BatchNormalization)
+    assert all(l.use_bias for l in plain.layers if isinstance(l, keras.layers.Conv2D))

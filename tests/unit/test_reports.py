@@ -207,6 +207,39 @@ def test_importance_needs_enough_completed_trials(rich):
     assert values == {} and note.startswith("not enough trials")
 
 
+def test_published_comparison_without_published_figures_still_shows_reproduced_and_searched(rich):
+    frame = tables.published_comparison(rich.trials, rich.runs, "beans")
+    assert frame["metric"].tolist() == ["val_accuracy", "test_accuracy"] and frame["published"].isna().all()
+    assert frame["reproduced"].tolist() == [0.86, 0.84] and frame["searched"].tolist() == [0.90, 0.88]
+    assert tables.published_comparison(rich.trials, rich.runs, "digits").empty
+
+
+def test_published_reproduced_and_searched_side_by_side(fake_results, tmp_path, capsys):
+    fake_results.run(
+        "s1", "flowers",
+        [{"trial_id": "t1", "backbone": "mobilenet_v2", "val_accuracy": 0.91},
+         {"trial_id": "t2", "backbone": "custom_cnn", "val_accuracy": 0.70}],
+        run_name="flowers-search", test=(0.90, 0.89),
+    )  # fmt: skip
+    fake_results.run(
+        "ref", "flowers", [{"trial_id": "r1", "backbone": "mobilenet_v2", "val_accuracy": 0.88, "is_reference": True}],
+        run_name="flowers-ref", space="reference_flowers102", test=(0.87, 0.86),
+    )  # fmt: skip
+    published = {"test_accuracy": 0.9463, "val_accuracy": 0.9442, "precision": 0.95, "note": "as published"}
+    fake_results.store.update_run("ref", published=published)
+    data = load_results(fake_results.url)
+    frame = tables.published_comparison(data.trials, data.runs, "flowers").set_index("metric")
+    assert frame.index.tolist() == ["val_accuracy", "test_accuracy", "precision"]
+    figures = ["published", "reproduced", "searched"]
+    assert frame.loc["val_accuracy", figures].tolist() == [0.9442, 0.88, 0.91]
+    assert frame.loc["test_accuracy", figures].tolist() == [0.9463, 0.87, 0.90]
+    assert frame.loc["precision", figures].tolist() == [0.95, 0.87, 0.90]
+    _, markdown, page = _build(fake_results, tmp_path, capsys)
+    assert "Published, reproduced and searched figures on flowers" in markdown
+    assert "| flowers-ref/r1 | reference\\_flowers102 | Test accuracy | 94.63% | 87.00% | 90.00% |" in markdown
+    assert "reference_flowers102: as published." in page
+
+
 # --------------------------------------------------------------------------- the full report
 
 

@@ -49,3 +49,11 @@ def test_fine_tuning_trains_more_weights_in_its_second_phase(tmp_path):
     assert [h["phase"] for h in history] == ["head", "finetune"]
     assert history[1]["trainable_params"] > history[0]["trainable_params"]
     assert history[1]["learning_rate"] == pytest.approx(1e-4)
+
+
+def test_a_recipe_can_fine_tune_from_the_first_epoch():
+    settings = TrainSettings(epochs=4, image_size=32, weights="imagenet")
+    hp = {"backbone": "mobilenet_v2", "learning_rate": 1e-4, "unfrozen_layers": 20, "head_first": False}
+    (phase,) = plan_phases(hp, settings)
+    assert (phase.name, phase.epochs, phase.unfrozen_layers, phase.learning_rate) == ("finetune", 4, 20, 1e-4)
+    assert [p.name for p in plan_phases(hp, TrainSettings(epochs=4, image_size=32, weights=None))] == ["train"]

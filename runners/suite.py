@@ -1,0 +1,183 @@
+"""Run the reference recipe and a search on every available dataset, then build the report.
+
+    python -m runners.suite [--budget B] [--weights W] [--data-dir DIR] [--results DIR]
+                            [--datasets NAME ...] [--folders PATH ...] [other runners.search flags]
+
+For each dataset (the named ones with a reference recipe, then the given folders): check
+that it can be had (prepared or cached, or its download host answers), run
+``runners.search --space reference``, then a search (``--space``, default ``default``) on
+the recipe's split where it sets one, in this process, one after the other; then
+``reports.build`` on the results. A dataset that cannot be had is skipped with a
+``skip NAME: reason`` line, not a crash. Other flags (``--epochs``, ``--max-concurrent``,
+``--gpus-per-trial``, ...) go to every run.
+Exit code 0 if at least one dataset ran, 2 otherwise, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import shlex
+import socket
+import sys
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+from benchmarks.errors import UserError
+from runners.budgets import BUDGETS
+
+DATASETS = ("oxford_flowers102", "cifar10", "hymenoptera", "fruits360")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from runners.search import _OneLineParser
+
+    p = _OneLineParser(
+        prog="python -m runners.suite",
+        allow_abbrev=False,  # else --dataset, a runners.search flag, would be taken for --datasets
+        description="Reference recipe and a search on every available dataset, then the report. "
+        "Flags not listed here are passed to every runners.search run.",
+    )
+    p.add_argument("--budget", default="small", choices=list(BUDGETS), help="budget of every run (default: small)")
+    p.add_argument("--weights", default="imagenet", help="backbone weights: imagenet, none or a path (default: imagenet)")
+    p.add_argument("--data-dir", help="tensorflow-datasets data_dir")
+    p.add_argument("--results", default="results", help="results folder (default: results)")
+    p.add_argument("--datasets", nargs="*", default=list(DATASETS), metavar="NAME",
+                   help=f"named datasets to run (default: {' '.join(DATASETS)}); none with an empty list")
+    p.add_argument("--folders", nargs="*", default=[], metavar="PATH", help="image folders or zips to run as well")
+    p.add_argument("--space", default="default", help="space of the search after each reference run (default: default)")
+    p.add_argument("--num-samples", type=int, help="trials of each search (default: the budget's; recipes run their own)")
+    return p
+
+
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def unavailable(spec: str, data_dir: str | None = None) -> str | None:
+    """Why ``spec`` cannot be had right now (None if it can): not prepared or cached and no network, no folder."""
+    from benchmarks.datasets import dataset_kind, default_cache_dir
+    from benchmarks.datasets._downloads import ARCHIVES
+
+    kind = dataset_kind(spec)
+    if kind == "folder":
+        return None if Path(spec).expanduser().exists() else f"no such folder or zip {spec}"
+    if kind == "archive":
+        if (default_cache_dir() / "downloads" / f"{spec}.zip").exists():
+            return None
+        url = ARCHIVES[spec].url
+        return None if _reachable(url) else f"not downloaded yet and {urlparse(url).hostname} cannot be reached (no network?)"
+    if kind == "tfds":
+        import tensorflow_datasets as tfds
+
+        try:
+            builder = tfds.builder(spec, data_dir=data_dir)
+        except tfds.core.registered.DatasetNotFoundError:
+            return f"unknown dataset {spec!r}"
+        if builder.is_prepared():
+            return None
+        urls = list(builder.url_infos or {})
+        if urls and not any(_reachable(u) for u in urls[:3]):
+            return (f"not prepared in {builder.data_dir_root} and {urlparse(urls[0]).hostname} cannot be reached "
+                    "(no network?); prepare it elsewhere and pass --data-dir")
+    return None
+
+
+def _run(argv: list[str]) -> None:
+    """One ``runners.search`` run in this process; Ray is shut down after it so the next one starts afresh."""
+    from runners import search
+
+    options = search.options_from_args(search.build_parser().parse_args(argv))
+    options = dataclasses.replace(options, command=shlex.join(["python", "-m", "runners.search", *argv]))
+    try:
+        search.run_search(options)
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+def _recipe_split(spec: str, extra: list[str]) -> list[str]:
+    """The recipe's split fractions as flags for the search, so both are tested on the same images."""
+    from search_spaces import get_space, recipe_for
+
+    if any(flag in extra for flag in ("--val-fraction", "--test-fraction")):
+        return []
+    try:
+        split = get_space(recipe_for(spec)).split
+    except UserError:
+        return []
+    return ["--val-fraction", str(split[0]), "--test-fraction", str(split[1])] if split else []
+
+
+def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
+    """Run every dataset of ``args``; ``extra`` are runners.search flags. Returns the exit code."""
+    common = ["--budget", args.budget, "--weights", args.weights, "--results", args.results, *extra]
+    if args.data_dir:
+        common += ["--data-dir", args.data_dir]
+    ran, skipped = [], []
+    for spec in [*args.datasets, *args.folders]:
+        reason = unavailable(spec, args.data_dir)
+        if reason:
+            print(f"skip {spec}: {reason}", flush=True)
+            skipped.append(spec)
+            continue
+        done = 0
+        search = ["--space", args.space, *_recipe_split(spec, extra)]
+        if args.num_samples:
+            search += ["--num-samples", str(args.num_samples)]
+        for what, flags in (("reference recipe", ["--space", "reference"]), (f"search ({args.space})", search)):
+            print(f"\n=== {spec}: {what} ===", flush=True)
+            try:
+                _run(["--dataset", spec, *flags, *common])
+                done += 1
+            except UserError as error:
+                print(f"skip {spec} {what}: {error}", flush=True)
+        (ran if done else skipped).append(spec)
+    if not ran:
+        print(f"error: no dataset could be run ({len(skipped)} skipped); see the skip lines above", file=sys.stderr)
+        return 2
+    from reports import build
+
+    db = build_search_args(extra).db
+    print(f"\nran {len(ran)} dataset(s): {', '.join(ran)}" + (f"; skipped {', '.join(skipped)}" if skipped else ""),
+          flush=True)
+    report = ["--db", db, "--out", str(Path(args.results) / "report")] if db else ["--results", args.results]
+    return build.main(report)
+
+
+def build_search_args(extra: list[str]) -> argparse.Namespace:
+    """``extra`` parsed as runners.search flags (a bad one exits with a one-line error before anything runs)."""
+    from runners.search import build_parser as search_parser
+
+    return search_parser().parse_args(extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, extra = build_parser().parse_known_args(argv)
+    search_args = build_search_args(extra)
+    if not search_args.verbose:
+        warnings.filterwarnings("ignore")
+        logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.INFO if search_args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+    try:
+        return run_suite(args, extra)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; the suite stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
