@@ -24,7 +24,7 @@ class Budget:
 BUDGETS: dict[str, Budget] = {
     b.name: b
     for b in (
-        Budget("smoke", 4, 3, 32, (1024, 256, 512), 2, 1, "minutes on a 2-core CPU: CI and trying things out"),
+        Budget("smoke", 4, 3, 32, (2048, 512, 1000), 2, 2, "minutes on a 2-core CPU: CI and trying things out"),
         Budget("small", 16, 10, 96, (10_000, 2_000, 5_000), 3, 2, "a meaningful laptop run"),
         Budget("full", 64, 30, 224, (None, None, None), 5, 3, "a GPU-node run on whole datasets"),
     )
