@@ -128,7 +128,10 @@ def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) ->
         starts.add(len(rows))
 
         def model(entry: pd.Series) -> str:
-            return f"{entry['label']} ({entry['backbone']})" if entry["present"] else "no finished trial"
+            if not entry["present"]:
+                return "no finished trial"
+            # --weights none trains the backbone from scratch: say so, it is not transfer learning then.
+            return f"{entry['label']} ({entry['backbone']}{', from scratch' if entry['from_scratch'] else ''})"
 
         rows.append([dataset, "Best trial (by validation accuracy)", model(cnn), model(transfer), ""])
         rows.append(
@@ -178,6 +181,9 @@ def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) ->
 
 
 def _verdict(dataset: str, cnn: pd.Series, transfer: pd.Series, diff: pd.Series, trials: pd.DataFrame) -> str:
+    if transfer["present"] and transfer["from_scratch"]:
+        transfer = transfer.copy()
+        transfer["backbone"] = f"{transfer['backbone']} trained from scratch"
     if cnn["present"] and transfer["present"]:
         delta = float(diff["val_accuracy"])
         test = ""
@@ -563,6 +569,8 @@ def _runs_section(data: ReportData) -> Section:
                 Column("dataset", "Dataset"),
                 Column("space", "Space"),
                 Column("budget", "Budget"),
+                Column("weights", "Weights"),
+                Column("image_size", "Image size", "count"),
                 Column("sampler", "Sampler"),
                 Column("scheduler", "Scheduler"),
                 Column("status", "Status"),

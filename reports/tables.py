@@ -93,6 +93,10 @@ def best_by_family(trials: pd.DataFrame) -> pd.DataFrame:
     return best.set_index(["dataset", "family"])
 
 
+def _no_weights(weights: Any) -> bool:
+    return weights is None or (isinstance(weights, float) and np.isnan(weights)) or weights == "none"
+
+
 def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
     """Best custom CNN and best transfer model of every dataset, picked by validation accuracy.
 
@@ -110,15 +114,16 @@ def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -
             if (dataset, family) in best.index:
                 trial = best.loc[(dataset, family)]
                 row.update(
-                    present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"])
+                    present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"]),
+                    from_scratch=family != "custom_cnn" and _no_weights(trial.get("weights")),
                 )
                 row.update({column: trial[column] for column, _, _ in SUMMARY_METRICS})
             else:
-                row.update(present=False, label=None, backbone=None, is_best=False)
+                row.update(present=False, label=None, backbone=None, is_best=False, from_scratch=False)
                 row.update({column: np.nan for column, _, _ in SUMMARY_METRICS})
             row["finished_trials"] = int(counts.get((dataset, family), 0))
             rows.append(row)
-    columns = ["dataset", "family", "present", "finished_trials", "label", "backbone", "is_best"]
+    columns = ["dataset", "family", "present", "finished_trials", "label", "backbone", "is_best", "from_scratch"]
     frame = pd.DataFrame(rows, columns=columns + [c for c, _, _ in SUMMARY_METRICS])
     return frame.set_index(["dataset", "family"])
 
@@ -303,10 +308,10 @@ def run_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
         trial_dataset=("dataset", "first"),
     )
     columns = [
-        "run_id", "run_name", "dataset", "space", "budget", "sampler", "scheduler", "status",
+        "run_id", "run_name", "dataset", "space", "budget", "weights", "image_size", "sampler", "scheduler", "status",
         "trials_total", "trials_failed", "started_at", "finished_at",
     ]  # fmt: skip
-    frame = runs[columns].copy() if len(runs) else pd.DataFrame(columns=columns)
+    frame = runs.reindex(columns=columns).copy() if len(runs) else pd.DataFrame(columns=columns)
     missing = [run_id for run_id in stored.index if run_id not in set(frame["run_id"])]
     if missing:
         extra = stored.loc[missing]

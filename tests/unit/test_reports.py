@@ -319,6 +319,19 @@ def test_one_family_only(fake_results, tmp_path, capsys):
     assert len(_images_exist(out, page)) == 6  # summary, confusion matrix, progress, curves, hyperparameters, cost
 
 
+def test_backbones_without_weights_are_labelled_from_scratch(fake_results, tmp_path, capsys):
+    fake_results.run(
+        "scratch", "cifar",
+        [
+            {"trial_id": "a", "backbone": "custom_cnn", "val_accuracy": 0.33},
+            {"trial_id": "b", "backbone": "mobilenet_v2", "val_accuracy": 0.21, "weights": "none"},
+        ],
+    )  # fmt: skip
+    out, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "cifar")
+    assert "| cifar | Best trial (by validation accuracy) | scratch/a (custom\\_cnn) | scratch/b (mobilenet\\_v2, from scratch) |" in markdown
+    assert "the custom CNN beats transfer learning (mobilenet\\_v2 trained from scratch) by 12.00 pp" in markdown
+
+
 def test_single_trial(fake_results, tmp_path, capsys):
     fake_results.run(
         "solo", "digits", [{"trial_id": "only", "backbone": "custom_cnn", "val_accuracy": 0.93}], test=(0.91, 0.9)
