@@ -14,7 +14,7 @@ from benchmarks.datasets import PreparedDataset
 from benchmarks.models import CUSTOM_CNN, backbone_of, build_model, set_unfrozen_layers
 from benchmarks.pipeline import make_dataset
 
-__all__ = ["NonFiniteLossError", "Phase", "TrainSettings", "plan_phases", "train_trial"]
+__all__ = ["NonFiniteLossError", "Phase", "ResumePoint", "TrainSettings", "plan_phases", "train_trial"]
 
 EpochCallback = Callable[[dict[str, Any], keras.Model], None]
 
@@ -42,6 +42,16 @@ class Phase:
     epochs: int
     learning_rate: float
     unfrozen_layers: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumePoint:
+    """Where an interrupted trial continues: its checkpointed model and its last reported epoch."""
+
+    model: keras.Model
+    epoch: int  # epochs done in all phases
+    phase: str  # the phase of that epoch
+    phase_epoch: int  # epochs done in that phase
 
 
 def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Phase]:
@@ -75,11 +85,16 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
 
 
 class _EpochReporter(keras.callbacks.Callback):
-    def __init__(self, phase: Phase, on_epoch: EpochCallback | None, history: list[dict[str, Any]]):
+    def __init__(self, phase: Phase, on_epoch: EpochCallback | None, history: list[dict[str, Any]], *,
+                 first_epoch: int = 0, phase_epochs_before: int = 0, end_epoch: int = 0, last_phase: bool = True):
         super().__init__()
         self.phase = phase
         self.on_epoch = on_epoch
         self.history = history
+        self.first_epoch = first_epoch  # global index of this fit's first epoch
+        self.phase_epochs_before = phase_epochs_before  # epochs of this phase run before (a resumed trial)
+        self.end_epoch = end_epoch
+        self.last_phase = last_phase
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         logs = dict(logs or {})
@@ -96,6 +111,10 @@ class _EpochReporter(keras.callbacks.Callback):
             "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
             "params": int(self.model.count_params()),
             "trainable_params": int(sum(math.prod(w.shape) for w in self.model.trainable_weights)),
+            # For resuming from this epoch's checkpoint (ResumePoint). EarlyStopping, earlier in the
+            # callback list, has already set stop_training when this is the phase's last epoch.
+            "phase_epoch": self.phase_epochs_before + epoch + 1 - self.first_epoch,
+            "final": self.last_phase and (bool(self.model.stop_training) or epoch + 1 >= self.end_epoch),
         }
         self.history.append(metrics)
         if self.on_epoch is not None:
@@ -107,12 +126,16 @@ def train_trial(
     data: PreparedDataset,
     settings: TrainSettings,
     on_epoch: EpochCallback | None = None,
+    resume: ResumePoint | None = None,
 ) -> tuple[keras.Model, list[dict[str, Any]]]:
     """Train one configuration; ``on_epoch(metrics, model)`` runs after every epoch.
 
     Adam or AdamW on sparse categorical cross-entropy (the same loss as categorical
     cross-entropy on one-hot labels), the learning rate halved when validation loss
     stalls, early stopping on validation loss.
+    ``resume`` continues a checkpointed trial from its next epoch (the returned history holds the new
+    epochs only); within its phase it keeps the checkpoint's optimizer state and learning rate, while
+    the early-stopping and plateau counters start afresh.
     Raises :class:`NonFiniteLossError` if the loss diverges.
     """
     keras.utils.set_random_seed(settings.seed)
@@ -129,32 +152,47 @@ def train_trial(
     validation = make_dataset(
         data.validation, image_size=settings.image_size, batch_size=max(batch_size, 128), training=False
     )
-    model = build_model(hparams, num_classes=data.num_classes, image_size=settings.image_size, weights=settings.weights)
+    phases = [phase for phase in plan_phases(hparams, settings) if phase.epochs > 0]
+    if resume is None:
+        model = build_model(hparams, num_classes=data.num_classes, image_size=settings.image_size, weights=settings.weights)
+        done, first, into = 0, 0, 0
+    else:
+        model, done, into = resume.model, resume.epoch, resume.phase_epoch
+        first = next((i for i, phase in enumerate(phases) if phase.name == resume.phase), None)
+        if first is None:
+            raise ValueError(f"cannot resume phase {resume.phase!r}: this trial's phases are {[p.name for p in phases]}")
 
     history: list[dict[str, Any]] = []
-    for phase in plan_phases(hparams, settings):
-        if phase.epochs <= 0:
+    for index in range(first, len(phases)):
+        phase = phases[index]
+        before = into if index == first else 0
+        epochs = phase.epochs - before
+        if epochs <= 0:
             continue
         if phase.unfrozen_layers:
             set_unfrozen_layers(backbone_of(model), phase.unfrozen_layers)
+        # A resumed phase keeps the checkpoint's optimizer: its moments and any learning rate already reduced.
+        optimizer = model.optimizer if before and getattr(model, "optimizer", None) is not None else None
         # Keywords: Keras 3's third positional argument of compile() is loss_weights.
         model.compile(
-            optimizer=make_optimizer(hparams.get("optimizer", "adam"), phase.learning_rate),
+            optimizer=optimizer or make_optimizer(hparams.get("optimizer", "adam"), phase.learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             jit_compile=settings.jit_compile,
         )
-        start = len(history)
+        ran = len(history)
         model.fit(
             train,
             validation_data=validation,
-            initial_epoch=start,
-            epochs=start + phase.epochs,
+            initial_epoch=done,
+            epochs=done + epochs,
             verbose=0,
             callbacks=[
                 keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=max(1, settings.patience // 2)),
                 keras.callbacks.EarlyStopping("val_loss", patience=settings.patience),
-                _EpochReporter(phase, on_epoch, history),
+                _EpochReporter(phase, on_epoch, history, first_epoch=done, phase_epochs_before=before,
+                               end_epoch=done + epochs, last_phase=index == len(phases) - 1),
             ],
         )
+        done += len(history) - ran
     return model, history

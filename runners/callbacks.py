@@ -1,4 +1,8 @@
-"""Ray Tune callbacks run by the driver: readable progress, and one database row per finished trial."""
+"""Ray Tune callbacks run by the driver: readable progress, and one database row per finished trial.
+
+Both keep their state in Ray's experiment checkpoints (``get_state``/``set_state``), so a search resumed
+after its driver died goes on counting and recording where it left off.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,20 @@ from ray.tune import Callback
 
 from benchmarks.models import family
 from runners.store import HYPERPARAMETERS, ResultsStore, now
+from runners.trainable import TRIAL_ERROR
 
 _ERROR_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception|Interrupt)): (.+)$")
 
 
+def trial_error(trial) -> str | None:
+    """The error a trial raised itself (its last report says so), or None."""
+    return (trial.last_result or {}).get(TRIAL_ERROR)
+
+
 def error_message(trial) -> str:
-    """The last ``SomeError: message`` line of a failed trial's traceback."""
+    """The error a trial raised, or the last ``SomeError: message`` line of the traceback Ray kept."""
+    if trial_error(trial):
+        return trial_error(trial)
     text = ""
     try:
         # The driver writes the trace locally first; storage gets it later, so read the local copy.
@@ -55,23 +67,34 @@ class ProgressPrinter(Callback):
     def __init__(self, num_samples: int, epochs: int):
         self.num_samples = num_samples
         self.epochs = epochs
-        self.started = time.monotonic()
+        self.started = time.time()  # wall clock: a resumed search goes on counting from the first start
         self.finished = 0
 
+    def get_state(self) -> dict[str, Any]:
+        return {"finished": self.finished}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.finished = state.get("finished", 0)
+
     def _print(self, text: str) -> None:
-        elapsed = time.monotonic() - self.started
+        elapsed = time.time() - self.started
         print(f"[{elapsed:6.0f}s] {text}", file=sys.stdout, flush=True)
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self._print(f"trial {trial.trial_id} started: {describe_config(trial.config)}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
+        if TRIAL_ERROR in result:
+            return  # on_trial_complete says it failed
         self._print(
             f"trial {trial.trial_id} epoch {result.get('epoch')}/{self.epochs} "
             f"val_accuracy={result.get('val_accuracy', float('nan')):.4f} val_loss={result.get('val_loss', float('nan')):.4f}"
         )
 
     def on_trial_complete(self, iteration, trials, trial, **info):
+        if trial_error(trial):
+            self.on_trial_error(iteration, trials, trial)
+            return
         self.finished += 1
         result = trial.last_result or {}
         how = "finished" if result.get("done") else "stopped early by the scheduler"
@@ -84,9 +107,16 @@ class ProgressPrinter(Callback):
         self.finished += 1
         self._print(f"trial {trial.trial_id} FAILED ({self.finished}/{self.num_samples} done): {error_message(trial)}")
 
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        self._print(f"trial {trial.trial_id} lost its worker ({error_message(trial)}); "
+                    "retrying it from its last checkpoint")
+
 
 class TrialRecorder(Callback):
     """Write every trial that ends (completed, stopped, failed) as a row of the ``trials`` table."""
+
+    EPOCH_KEYS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "params",
+                  "trainable_params", "node_id", "rss_mb", "peak_rss_mb")
 
     def __init__(self, store: ResultsStore, run: dict[str, Any]):
         self.store = store
@@ -94,19 +124,30 @@ class TrialRecorder(Callback):
         self.started_at: dict[str, Any] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
 
+    def get_state(self) -> dict[str, Any]:
+        return {"started_at": dict(self.started_at), "histories": {k: list(v) for k, v in self.histories.items()}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.started_at.update(state.get("started_at", {}))
+        self.histories.update(state.get("histories", {}))
+
     def on_trial_start(self, iteration, trials, trial, **info):
         self.started_at.setdefault(trial.trial_id, now())
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        epoch = {k: result[k] for k in ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy",
-                                       "learning_rate", "params", "trainable_params") if k in result}
+        if TRIAL_ERROR in result:
+            return
+        epoch = {k: result[k] for k in self.EPOCH_KEYS if k in result}
         history = self.histories.setdefault(trial.trial_id, [])
         # A trial resumed from a checkpoint repeats no epoch: keep the latest report of each.
         history[:] = [h for h in history if h.get("epoch") != epoch.get("epoch")] + [epoch]
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         result = trial.last_result or {}
-        self._record(trial, "completed" if result.get("done") else "stopped", None)
+        if trial_error(trial):
+            self._record(trial, "failed", trial_error(trial))
+        else:
+            self._record(trial, "completed" if result.get("done") else "stopped", None)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self._record(trial, "failed", error_message(trial))
@@ -130,6 +171,11 @@ class TrialRecorder(Callback):
             "wall_seconds": last.get("time_total_s"),
             "params": best.get("params"),
             "trainable_params": max((h.get("trainable_params", 0) for h in history), default=None),
+            "node_id": last.get("node_id") or (history[-1].get("node_id") if history else None),
+            "node_ip": last.get("node_ip"),
+            "worker_pid": last.get("pid"),
+            "peak_rss_mb": max((h["peak_rss_mb"] for h in [*history, last] if h.get("peak_rss_mb")), default=None),
+            "worker_failures": int(getattr(trial.run_metadata, "num_failures", 0) or 0),
             **{k: _column_value(config.get(k)) for k in HYPERPARAMETERS},
             "config": config,
             "history": history,

@@ -61,6 +61,11 @@ trials_table = sa.Table(
     sa.Column("trainable_params", sa.BigInteger),
     sa.Column("image_size", sa.Integer),
     sa.Column("weights", sa.String(500)),
+    sa.Column("node_id", sa.String(64)),  # the Ray node the trial ended on
+    sa.Column("node_ip", sa.String(64)),
+    sa.Column("worker_pid", sa.Integer),
+    sa.Column("peak_rss_mb", sa.Float),  # the trial process's peak host memory
+    sa.Column("worker_failures", sa.Integer),  # times its worker or node died and Ray retried it
     *(sa.Column(name, kind) for name, kind in HYPERPARAMETERS.items()),
     sa.Column("config", sa.Text),  # JSON: every hyperparameter
     sa.Column("history", sa.Text),  # JSON: one object per epoch
@@ -95,6 +100,7 @@ runs_table = sa.Table(
     sa.Column("test_metrics", sa.Text),  # JSON: classification_metrics() of the best trial
     sa.Column("published", sa.Text),  # JSON: a reference recipe's published figures
     sa.Column("model_path", sa.Text),
+    sa.Column("storage_path", sa.Text),  # Ray's experiment folder: where --resume finds the run
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
@@ -184,6 +190,32 @@ class ResultsStore:
                 conn.execute(sa.insert(trials_table).values(**values))
             else:
                 conn.execute(sa.update(trials_table).where(where).values(**values))
+
+    def forget_trials(self, run_id: str, keep: set[str]) -> list[str]:
+        """Delete this run's rows of trials not in ``keep``; return their ids.
+
+        After a driver died, its last saved experiment state may not know a trial it had just started
+        (and maybe recorded); the resumed search samples that slot again, so the old row would be one too many.
+        """
+        with self.engine.begin() as conn:
+            ids = [row.trial_id for row in conn.execute(
+                sa.select(trials_table.c.trial_id).where(trials_table.c.run_id == run_id))]
+            gone = sorted(set(ids) - set(keep))
+            if gone:
+                conn.execute(sa.delete(trials_table).where(
+                    (trials_table.c.run_id == run_id) & trials_table.c.trial_id.in_(gone)))
+        return gone
+
+    def run_row(self, run_id: str | None = None, run_name: str | None = None) -> dict[str, Any] | None:
+        """One ``runs`` row as a dict (the latest of that name), or None."""
+        with self.engine.connect() as conn:
+            query = self._select(runs_table, conn)
+            if run_id is not None:
+                query = query.where(runs_table.c.run_id == run_id)
+            if run_name is not None:
+                query = query.where(runs_table.c.run_name == run_name)
+            row = conn.execute(query.order_by(runs_table.c.started_at.desc())).first()
+        return None if row is None else dict(row._mapping)
 
     def update_trial(self, run_id: str, trial_id: str, **fields: Any) -> None:
         where = (trials_table.c.run_id == run_id) & (trials_table.c.trial_id == trial_id)

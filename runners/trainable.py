@@ -1,17 +1,30 @@
-"""The Ray Tune trainable: one trial in its own worker process, one checkpoint per epoch."""
+"""The Ray Tune trainable: one trial in its own worker process, one checkpoint per epoch.
+
+A trial whose worker or node died is retried by Ray (``FailureConfig``) and continues from its last
+checkpoint, on whichever node runs it. A trial that raises (out of memory, a NaN loss, a bad image)
+ends with a last report carrying ``trial_error``: Ray does not retry it, and the driver records it
+as failed with that error.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import resource
+import sys
 import tempfile
+import traceback
 from typing import Any
 
 from benchmarks.datasets import PreparedDataset
 from benchmarks.training import TrainSettings
+from runners.gpu import GpuSettings, apply_gpu_settings
 
 CHECKPOINT_MODEL = "model.keras"
+CHECKPOINT_METRICS = "metrics.json"
+TRIAL_ERROR = "trial_error"  # the key of the last report of a trial that raised
 
 
 def configure_tensorflow(cpus: float) -> None:
@@ -23,26 +36,83 @@ def configure_tensorflow(cpus: float) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
 
 
-def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainSettings, cpus: float = 1.0) -> None:
+def worker_facts() -> dict[str, Any]:
+    """Where this trial runs and how much host memory its process holds (MiB), for every report."""
+    import psutil
+    import ray
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "rss_mb": psutil.Process().memory_info().rss / 2**20,
+        "peak_rss_mb": peak / (2**20 if sys.platform == "darwin" else 2**10),
+    }
+
+
+def load_checkpoint(checkpoint) -> tuple[Any, dict[str, Any]]:
+    """The model and the metrics of the epoch a checkpoint was written after."""
+    import keras
+
+    import benchmarks.augmentation  # noqa: F401  (registers custom layers for loading)
+    import benchmarks.models._layers  # noqa: F401
+
+    with checkpoint.as_directory() as directory:
+        with open(os.path.join(directory, CHECKPOINT_METRICS)) as f:
+            metrics = json.load(f)
+        return keras.models.load_model(os.path.join(directory, CHECKPOINT_MODEL)), metrics
+
+
+def error_summary(error: BaseException) -> str:
+    """``SomeError: first line of its message``, as the database stores it."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")[:500]
+
+
+def _raised_by_ray(error: BaseException) -> bool:
+    return type(error).__module__.split(".")[0] == "ray"
+
+
+def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainSettings, cpus: float = 1.0,
+              gpu: GpuSettings | None = None) -> None:
     """Train ``config`` and report validation metrics with a checkpoint after every epoch.
 
     Ray runs each trial in a fresh actor process (``reuse_actors=False``), so the
-    memory TensorFlow holds is released when the trial ends.
+    memory TensorFlow holds, on the host and on the GPU, is released when the trial ends.
     """
     configure_tensorflow(cpus)
+    gpu = apply_gpu_settings(gpu or GpuSettings())
+    settings = dataclasses.replace(settings, jit_compile=gpu.jit_compile)
     from ray import tune
 
-    from benchmarks.training import train_trial
+    from benchmarks.training import ResumePoint, train_trial
 
     best = {"val_accuracy": -1.0}
+    resume = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        model, last = load_checkpoint(checkpoint)
+        best["val_accuracy"] = float(last.get("best_val_accuracy", -1.0))
+        if last.get("final"):
+            # It had ended, but the driver died before its saved state knew: end it again, training nothing.
+            tune.report({**last, **worker_facts()})
+            return
+        resume = ResumePoint(model, int(last["epoch"]), str(last["phase"]), int(last["phase_epoch"]))
 
     def report(metrics: dict[str, Any], model) -> None:
         best["val_accuracy"] = max(best["val_accuracy"], metrics["val_accuracy"])
-        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"]}
+        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"], **worker_facts()}
         with tempfile.TemporaryDirectory() as directory:
             model.save(os.path.join(directory, CHECKPOINT_MODEL))
-            with open(os.path.join(directory, "metrics.json"), "w") as f:
+            with open(os.path.join(directory, CHECKPOINT_METRICS), "w") as f:
                 json.dump(metrics, f)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
 
-    train_trial(config, data, settings, on_epoch=report)
+    try:
+        train_trial(config, data, settings, on_epoch=report, resume=resume)
+    except Exception as error:
+        if _raised_by_ray(error):
+            raise
+        # Ray would retry a raised error like a dead worker (FailureConfig does not tell them apart); an
+        # error of the trial's own is final, so end it with a report that says so. NaN tells Optuna it failed.
+        traceback.print_exc()
+        tune.report({"val_accuracy": math.nan, TRIAL_ERROR: error_summary(error), **worker_facts()})

@@ -147,7 +147,8 @@ def _head(x, hparams: Mapping[str, Any], num_classes: int):
         x = keras.layers.Dropout(dropout, name=f"dropout{suffix}")(x)
     if not widths and dropout > 0:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
-    return keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+    # float32 whatever the global policy: under mixed precision a float16 softmax loses small probabilities.
+    return keras.layers.Dense(num_classes, activation="softmax", name="classifier", dtype="float32")(x)
 
 
 def build_model(

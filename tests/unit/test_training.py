@@ -57,3 +57,60 @@ def test_a_recipe_can_fine_tune_from_the_first_epoch():
     (phase,) = plan_phases(hp, settings)
     assert (phase.name, phase.epochs, phase.unfrozen_layers, phase.learning_rate) == ("finetune", 4, 20, 1e-4)
     assert [p.name for p in plan_phases(hp, TrainSettings(epochs=4, image_size=32, weights=None))] == ["train"]
+
+
+def test_a_resumed_trial_continues_from_its_checkpoint_with_the_next_epoch(tmp_path):
+    import keras
+
+    from benchmarks.training import ResumePoint
+
+    data = load_dataset("digits", max_examples=(256, 64, 64))
+    settings = TrainSettings(epochs=3, image_size=16)
+    saved = {}
+
+    def checkpoint(metrics, model):
+        if metrics["epoch"] == 1:
+            model.save(tmp_path / "epoch1.keras")
+            saved.update(metrics)
+
+    _, full = train_trial(CNN, data, settings, on_epoch=checkpoint)
+    assert [(h["epoch"], h["phase_epoch"], h["final"]) for h in full] == [(1, 1, False), (2, 2, False), (3, 3, True)]
+
+    model = keras.models.load_model(tmp_path / "epoch1.keras")
+    resume = ResumePoint(model, saved["epoch"], saved["phase"], saved["phase_epoch"])
+    reports = []
+    resumed, history = train_trial(CNN, data, settings, on_epoch=lambda m, _: reports.append(m), resume=resume)
+    assert resumed is model  # the checkpoint's model goes on training, not a new one
+    assert [(h["epoch"], h["phase"], h["phase_epoch"], h["final"]) for h in history] == [
+        (2, "train", 2, False), (3, "train", 3, True)]
+    assert reports == history
+
+
+def test_a_resumed_fine_tuning_trial_skips_its_finished_head_phase_and_keeps_the_lower_rate(tmp_path):
+    import keras
+
+    from benchmarks.training import ResumePoint
+
+    data = load_dataset("digits", max_examples=(64, 32, 32))
+    hp = {"backbone": "mobilenet_v2", "unfrozen_layers": 10, "dropout": 0.0, "dense_units": 16,
+          "learning_rate": 1e-3, "batch_size": 32, "optimizer": "adam", "augmentation": "none"}
+    settings = TrainSettings(epochs=3, image_size=32, weights=save_backbone_weights(tmp_path))
+    saved = {}
+
+    def checkpoint(metrics, model):
+        model.save(tmp_path / f"epoch{metrics['epoch']}.keras")
+        saved[metrics["epoch"]] = metrics
+
+    _, full = train_trial(hp, data, settings, on_epoch=checkpoint)
+    assert [(h["phase"], h["phase_epoch"]) for h in full] == [("head", 1), ("finetune", 1), ("finetune", 2)]
+
+    after_head = ResumePoint(keras.models.load_model(tmp_path / "epoch1.keras"), 1, "head", 1)
+    _, history = train_trial(hp, data, settings, resume=after_head)
+    assert [(h["epoch"], h["phase"]) for h in history] == [(2, "finetune"), (3, "finetune")]
+    assert history[0]["trainable_params"] == full[1]["trainable_params"]
+    assert history[0]["learning_rate"] == pytest.approx(1e-4)
+
+    mid_finetune = ResumePoint(keras.models.load_model(tmp_path / "epoch2.keras"), 2, "finetune", 1)
+    _, history = train_trial(hp, data, settings, resume=mid_finetune)
+    assert [(h["epoch"], h["phase"], h["phase_epoch"], h["final"]) for h in history] == [(3, "finetune", 2, True)]
+    assert history[0]["learning_rate"] == pytest.approx(1e-4)

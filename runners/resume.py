@@ -1,0 +1,101 @@
+"""Where a search keeps its Ray state, and what ``--resume NAME`` needs to rebuild it.
+
+A search writes its settings to ``<storage>/<name>/search_options.json`` before its first trial, next to
+Ray Tune's experiment state, so that ``python -m runners.search --resume NAME`` alone can continue it.
+The storage path is a local folder (shared between the nodes of a cluster) or any URI pyarrow opens
+(``s3://``, ``gs://``, ...), as Ray Tune accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from typing import Any
+
+from benchmarks.errors import UserError
+
+__all__ = ["OPTIONS_FILE", "experiment_exists", "experiment_path", "normalize_storage_path", "read_options",
+           "sampler_study", "write_options"]
+
+OPTIONS_FILE = "search_options.json"
+SEARCHER_STATE = "searcher-state-"  # Ray's file of the searcher (OptunaSearch, pickled) per session
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _filesystem(storage_path: str):
+    import pyarrow.fs
+
+    if _is_uri(storage_path):
+        return pyarrow.fs.FileSystem.from_uri(storage_path)
+    return pyarrow.fs.LocalFileSystem(), storage_path
+
+
+def normalize_storage_path(path: str) -> str:
+    """An absolute local folder that can be created and written, or a URI pyarrow can open; else a UserError."""
+    if _is_uri(path):
+        try:
+            _filesystem(path)
+        except Exception as error:  # pyarrow raises several kinds for a bad URI or missing credentials
+            raise UserError(f"--storage-path {path}: {str(error).splitlines()[0][:200]}") from None
+        return path
+    folder = os.path.abspath(os.path.expanduser(path))
+    existing = folder
+    while not os.path.exists(existing):  # the nearest folder that exists must let us create the rest
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"--storage-path {path} is not writable ({existing} is not a writable folder)")
+    return folder
+
+
+def experiment_path(storage_path: str, name: str) -> str:
+    return f"{storage_path.rstrip('/')}/{name}"
+
+
+def _path(storage_path: str, name: str, *parts: str) -> tuple[Any, str]:
+    fs, base = _filesystem(storage_path)
+    return fs, "/".join([base.rstrip("/"), name, *parts])
+
+
+def experiment_exists(storage_path: str, name: str) -> bool:
+    import pyarrow.fs
+
+    fs, path = _path(storage_path, name)
+    return fs.get_file_info(path).type != pyarrow.fs.FileType.NotFound
+
+
+def write_options(storage_path: str, name: str, options: dict[str, Any]) -> None:
+    fs, path = _path(storage_path, name, OPTIONS_FILE)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(path) as f:
+        f.write(json.dumps(options, indent=2, default=str).encode())
+
+
+def read_options(storage_path: str, name: str) -> dict[str, Any] | None:
+    """The options a run saved, or None where there is no such run."""
+    import pyarrow.fs
+
+    fs, path = _path(storage_path, name, OPTIONS_FILE)
+    if fs.get_file_info(path).type == pyarrow.fs.FileType.NotFound:
+        return None
+    with fs.open_input_stream(path) as f:
+        return json.loads(f.read().decode())
+
+
+def sampler_study(storage_path: str, name: str):
+    """The Optuna study of the run's latest saved searcher state (what a resumed search starts from), or None."""
+    import pyarrow.fs
+
+    fs, path = _path(storage_path, name)
+    if fs.get_file_info(path).type == pyarrow.fs.FileType.NotFound:
+        return None
+    files = [info.path for info in fs.get_file_info(pyarrow.fs.FileSelector(path))
+             if info.base_name.startswith(SEARCHER_STATE) and info.base_name.endswith(".pkl")]
+    if not files:
+        return None
+    with fs.open_input_stream(max(files)) as f:  # session names are timestamps: the greatest is the latest
+        state = pickle.loads(f.read())  # our own experiment folder: trusted, as Tuner.restore requires
+    return state.get("_ot_study") if isinstance(state, dict) else None
