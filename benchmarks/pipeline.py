@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from benchmarks.datasets import Split
 
-__all__ = ["make_dataset"]
+__all__ = ["make_dataset", "make_feature_dataset"]
 
 
 def _decoder(kind: str, image_size: int):
@@ -18,6 +19,13 @@ def _decoder(kind: str, image_size: int):
         return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
 
     return decode
+
+
+def _shuffle_and_batch(ds: tf.data.Dataset, size: int, *, batch_size: int, training: bool, seed: int) -> tf.data.Dataset:
+    # Shared by images and cached features: the same buffer and seed give both the same example order.
+    if training:
+        ds = ds.shuffle(min(size, 10_000), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size)
 
 
 def make_dataset(
@@ -33,18 +41,33 @@ def make_dataset(
 
     Models carry their backbone's own input preprocessing as their first
     layer, so the pipeline (and a saved model) works on raw pixels.
+    Decoding runs in parallel once (the first epoch) and is cached; each epoch
+    then only shuffles, batches and augments whole batches in parallel, and
+    prefetches, so the model does not wait for its input.
     """
     ds = tf.data.Dataset.from_tensor_slices((split.items.astype(str if split.kind == "files" else bytes), split.labels))
     ds = ds.map(_decoder(split.kind, image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # Corrupt files are filtered out before training; this keeps a bad file that slipped through from ending a trial.
     ds = ds.ignore_errors(log_warning=True)
     ds = ds.cache()
-    if training:
-        ds = ds.shuffle(min(len(split), 10_000), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = _shuffle_and_batch(ds, len(split), batch_size=batch_size, training=training, seed=seed)
     if training and augmentation is not None:
-        ds = ds.map(
-            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        # One vectorised call per batch, not per image: the augmentation layers work on batches.
+        def to_float_and_augment(x, y):
+            return augmentation(tf.cast(x, tf.float32), training=True), y
+
+        ds = ds.map(to_float_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_feature_dataset(
+    features: np.ndarray, labels: np.ndarray, *, size: int, batch_size: int, training: bool, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of (cached backbone features, label), shuffled like :func:`make_dataset` shuffles a split of ``size``."""
+    # ignore_errors() drops nothing here; like make_dataset's, it leaves the cardinality unknown, and Keras iterates
+    # epochs of a dataset of unknown length differently (new iterator, next reshuffle), so both see the same order.
+    ds = tf.data.Dataset.from_tensor_slices((features, labels)).ignore_errors()
+    ds = _shuffle_and_batch(ds, size, batch_size=batch_size, training=training, seed=seed)
     return ds.prefetch(tf.data.AUTOTUNE)

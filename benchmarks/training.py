@@ -11,6 +11,7 @@ import keras
 
 from benchmarks.augmentation import build_augmentation
 from benchmarks.datasets import PreparedDataset
+from benchmarks.features import head_training_data, uses_feature_cache
 from benchmarks.models import CUSTOM_CNN, backbone_of, build_model, set_unfrozen_layers
 from benchmarks.pipeline import make_dataset
 
@@ -34,6 +35,10 @@ class TrainSettings:
     seed: int = 0
     finetune_lr_factor: float = 0.1
     jit_compile: bool = False
+    steps_per_execution: int = 1  # training steps per compiled call: fewer host round trips on a GPU
+    eval_batch_size: int = 128  # validation batches are at least this large
+    feature_cache: bool = True  # frozen pretrained backbone, no augmentation: train the head on cached features
+    cache_dir: str | None = None  # where cached features live (default: <transfer-search cache>/features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +91,10 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
 
 class _EpochReporter(keras.callbacks.Callback):
     def __init__(self, phase: Phase, on_epoch: EpochCallback | None, history: list[dict[str, Any]], *,
-                 first_epoch: int = 0, phase_epochs_before: int = 0, end_epoch: int = 0, last_phase: bool = True):
+                 first_epoch: int = 0, phase_epochs_before: int = 0, end_epoch: int = 0, last_phase: bool = True,
+                 report_model: keras.Model | None = None):
         super().__init__()
+        self.report_model = report_model  # the full model when only its head trains (on cached features)
         self.phase = phase
         self.on_epoch = on_epoch
         self.history = history
@@ -98,6 +105,7 @@ class _EpochReporter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         logs = dict(logs or {})
+        full = self.report_model or self.model
         loss = float(logs.get("loss", math.nan))
         if not math.isfinite(loss):
             raise NonFiniteLossError(f"training loss became {loss} in epoch {epoch + 1}; lower the learning rate")
@@ -109,8 +117,8 @@ class _EpochReporter(keras.callbacks.Callback):
             "val_loss": float(logs["val_loss"]),
             "val_accuracy": float(logs["val_accuracy"]),
             "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
-            "params": int(self.model.count_params()),
-            "trainable_params": int(sum(math.prod(w.shape) for w in self.model.trainable_weights)),
+            "params": int(full.count_params()),
+            "trainable_params": int(sum(math.prod(w.shape) for w in full.trainable_weights)),
             # For resuming from this epoch's checkpoint (ResumePoint). EarlyStopping, earlier in the
             # callback list, has already set stop_training when this is the phase's last epoch.
             "phase_epoch": self.phase_epochs_before + epoch + 1 - self.first_epoch,
@@ -118,7 +126,7 @@ class _EpochReporter(keras.callbacks.Callback):
         }
         self.history.append(metrics)
         if self.on_epoch is not None:
-            self.on_epoch(metrics, self.model)
+            self.on_epoch(metrics, full)
 
 
 def train_trial(
@@ -132,7 +140,8 @@ def train_trial(
 
     Adam or AdamW on sparse categorical cross-entropy (the same loss as categorical
     cross-entropy on one-hot labels), the learning rate halved when validation loss
-    stalls, early stopping on validation loss.
+    stalls, early stopping on validation loss. A pretrained backbone that stays frozen on unaugmented
+    images runs once: the head trains on its cached features (:mod:`benchmarks.features`).
     ``resume`` continues a checkpointed trial from its next epoch (the returned history holds the new
     epochs only); within its phase it keeps the checkpoint's optimizer state and learning rate, while
     the early-stopping and plateau counters start afresh.
@@ -150,7 +159,8 @@ def train_trial(
         seed=settings.seed,
     )
     validation = make_dataset(
-        data.validation, image_size=settings.image_size, batch_size=max(batch_size, 128), training=False
+        data.validation, image_size=settings.image_size, batch_size=max(batch_size, settings.eval_batch_size),
+        training=False,
     )
     phases = [phase for phase in plan_phases(hparams, settings) if phase.epochs > 0]
     if resume is None:
@@ -161,6 +171,11 @@ def train_trial(
         first = next((i for i, phase in enumerate(phases) if phase.name == resume.phase), None)
         if first is None:
             raise ValueError(f"cannot resume phase {resume.phase!r}: this trial's phases are {[p.name for p in phases]}")
+    fit_model = model
+    if uses_feature_cache(hparams, settings, phases):
+        fit_model, train, validation = head_training_data(
+            model, hparams, data, settings, batch_size=batch_size, eval_batch_size=max(batch_size, settings.eval_batch_size)
+        )
 
     history: list[dict[str, Any]] = []
     for index in range(first, len(phases)):
@@ -174,14 +189,16 @@ def train_trial(
         # A resumed phase keeps the checkpoint's optimizer: its moments and any learning rate already reduced.
         optimizer = model.optimizer if before and getattr(model, "optimizer", None) is not None else None
         # Keywords: Keras 3's third positional argument of compile() is loss_weights.
+        compile_args = dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                            jit_compile=settings.jit_compile, steps_per_execution=settings.steps_per_execution)
         model.compile(
-            optimizer=optimizer or make_optimizer(hparams.get("optimizer", "adam"), phase.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=settings.jit_compile,
+            optimizer=optimizer or make_optimizer(hparams.get("optimizer", "adam"), phase.learning_rate), **compile_args
         )
+        if fit_model is not model:
+            # The head shares the full model's optimizer (and weights), so a checkpoint of the full model holds its state.
+            fit_model.compile(optimizer=model.optimizer, **compile_args)
         ran = len(history)
-        model.fit(
+        fit_model.fit(
             train,
             validation_data=validation,
             initial_epoch=done,
@@ -191,7 +208,7 @@ def train_trial(
                 keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=max(1, settings.patience // 2)),
                 keras.callbacks.EarlyStopping("val_loss", patience=settings.patience),
                 _EpochReporter(phase, on_epoch, history, first_epoch=done, phase_epochs_before=before,
-                               end_epoch=done + epochs, last_phase=index == len(phases) - 1),
+                               end_epoch=done + epochs, last_phase=index == len(phases) - 1, report_model=model),
             ],
         )
         done += len(history) - ran
