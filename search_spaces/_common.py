@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import optuna
 
 from benchmarks.augmentation import POLICIES
 from benchmarks.models import CUSTOM_CNN
+
+
+# A plain, known-reasonable recipe, tried once per backbone before the sampler takes over.
+STARTING_RECIPE: dict[str, Any] = {
+    "learning_rate": 1e-3, "batch_size": 32, "optimizer": "adam", "augmentation": "flip",
+    "dense_units": 256, "dropout": 0.2, "depth": 3, "width": 32,
+}  # fmt: skip
+
+
+def one_per_backbone(backbones: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """Starting points: :data:`STARTING_RECIPE` on each backbone, so that even a short search compares
+    the custom CNN with every transfer backbone. Parameters a branch does not suggest (``depth`` for a
+    backbone) are ignored; ``unfrozen_layers`` is left to the sampler."""
+    return tuple({"backbone": backbone, **STARTING_RECIPE} for backbone in backbones)
 
 
 def suggest_training(trial: optuna.Trial) -> None:

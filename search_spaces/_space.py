@@ -21,6 +21,7 @@ class SearchSpace:
     and records its ``published`` figures; its own ``image_size``, ``epochs`` and ``patience``
     apply on the full budget only, and ``split`` (validation, test fractions) to folder datasets
     unless the command line sets them (see :mod:`search_spaces._reference`).
+    ``starting_points`` are (partial) configurations tried first, before the sampler takes over.
     """
 
     name: str
@@ -33,6 +34,7 @@ class SearchSpace:
     epochs: int | None = None
     patience: int | None = None
     split: tuple[float, float] | None = None
+    starting_points: tuple[dict[str, Any], ...] = ()
 
     @property
     def is_reference(self) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 import optuna
 
-from search_spaces._common import suggest_head, suggest_model, suggest_training
+from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
 from search_spaces._space import SearchSpace
 
 
@@ -22,4 +22,5 @@ SPACE = SearchSpace(
     description="custom CNN baseline only: depth, width, dropout, learning rate, batch size, optimizer, augmentation",
     suggest=suggest,
     backbones=("custom_cnn",),
+    starting_points=one_per_backbone(("custom_cnn",)),
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 import optuna
 
-from search_spaces._common import suggest_head, suggest_model, suggest_training
+from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
 from search_spaces._space import SearchSpace
 
 BACKBONES = ("custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
@@ -25,4 +25,5 @@ SPACE = SearchSpace(
     "batch size, optimizer, unfrozen layers or CNN depth/width, augmentation",
     suggest=suggest,
     backbones=BACKBONES,
+    starting_points=one_per_backbone(BACKBONES),
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 import optuna
 
-from search_spaces._common import suggest_head, suggest_model, suggest_training
+from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
 from search_spaces._space import SearchSpace
 
 BACKBONES = ("mobilenet_v2", "efficientnet_b0", "resnet50")
@@ -24,4 +24,5 @@ SPACE = SearchSpace(
     description="MobileNetV2, EfficientNetB0, ResNet50: unfrozen layers, dropout, learning rate, batch size, optimizer, augmentation",
     suggest=suggest,
     backbones=BACKBONES,
+    starting_points=one_per_backbone(BACKBONES),
 )

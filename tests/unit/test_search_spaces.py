@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 
 import optuna
 import pytest
@@ -62,3 +63,23 @@ def test_a_space_from_any_module(tmp_path, monkeypatch):
     space = get_space("pkg.fixed")
     assert space.name == "mine" and space.num_samples == 1
     assert functools.partial(space.suggest, pretrained=False)(None)["backbone"] == "custom_cnn"
+
+
+@pytest.mark.parametrize("name", ["default", "transfer", "custom_cnn"])
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_starting_points_are_one_valid_recipe_per_backbone(name, pretrained):
+    space = get_space(name)
+    assert [point["backbone"] for point in space.starting_points] == list(space.backbones)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    for point in space.starting_points:
+        study.enqueue_trial(point)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna warns when a fixed value is outside its distribution
+        for point in space.starting_points:
+            trial = study.ask()
+            space.suggest(trial, pretrained=pretrained)
+            used = {k: v for k, v in trial.params.items() if k in point}
+            assert used == {k: point[k] for k in used}
+            sampled = {"unfrozen_layers"} if pretrained and point["backbone"] != "custom_cnn" else set()
+            assert set(trial.params) - set(point) == sampled
+            study.tell(trial, 0.5)
