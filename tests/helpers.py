@@ -64,3 +64,52 @@ def run_cli(module: str, *args: str, cwd: Path, timeout: float = 600, env: dict 
     return subprocess.run(
         [sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment
     )
+
+
+# --------------------------------------------------------------------------- Ray processes the tests start
+
+def short_ray_tmpdir() -> Path:
+    """A fresh, short RAY_TMPDIR: Ray's socket paths must stay under 107 characters, and the tests' Ray
+    sessions (and ``ray_current_cluster``) stay out of the shared /tmp/ray that other Ray users see."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+
+
+def kill_processes_mentioning(text: str) -> int:
+    """SIGKILL this user's processes whose command line mentions ``text`` (a test's own RAY_TMPDIR); return how many."""
+    import psutil
+
+    killed = 0
+    for process in psutil.process_iter(["pid", "cmdline", "username"]):
+        try:
+            if process.pid != os.getpid() and any(text in part for part in process.info["cmdline"] or []):
+                process.kill()
+                killed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return killed
+
+
+def start_cli(module: str, *args: str, cwd: Path, env: dict | None = None, log: Path) -> subprocess.Popen:
+    """``python -m module args`` in the background, stdout and stderr into ``log``."""
+    path = os.pathsep.join(p for p in (str(TEST_SPACES), os.environ.get("PYTHONPATH", "")) if p)
+    environment = {**os.environ, "PYTHONPATH": path, **(env or {})}
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                env=environment)
+
+
+def trial_results(experiment: Path) -> dict[str, list[dict]]:
+    """Every result line Ray logged so far, per trial id (read while a search runs)."""
+    import json
+
+    results: dict[str, list[dict]] = {}
+    for path in experiment.glob("*/result.json"):
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:  # a line being written
+                continue
+            results.setdefault(row["trial_id"], []).append(row)
+    return results

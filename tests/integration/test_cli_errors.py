@@ -53,7 +53,19 @@ CASES = {
     "bad-db": (lambda t: ["--db", "nosuchdb://x"], "cannot open results database"),
     "bad-name": (lambda t: ["--name", "no spaces please"], "may only use letters"),
     "offline-imagenet": (lambda t: ["--space", "transfer"], "imagenet weights for .*--weights none"),
+    "bad-precision": (lambda t: ["--precision", "half"], "invalid choice: 'half'"),
+    "unwritable-storage": (lambda t: ["--storage-path", file_in(t) + "/ray"], "--storage-path .* is not writable"),
+    "bad-storage-uri": (lambda t: ["--storage-path", "nosuchscheme://bucket/ray"], "--storage-path nosuchscheme://"),
+    "gpus-above-one-fractional": (lambda t: ["--gpus-per-trial", "1.5"], "whole number of GPUs"),
+    "negative-max-failures": (lambda t: ["--max-failures", "-1"], "--max-failures must be at least 0"),
+    "resume-unknown": (lambda t: ["--resume", "nope"], "no run named 'nope' to resume"),
 }
+
+
+def file_in(tmp_path) -> str:
+    """A plain file, so that a folder below it cannot be created."""
+    (tmp_path / "plain-file").write_text("not a folder")
+    return str(tmp_path / "plain-file")
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -84,5 +96,5 @@ def test_help_documents_every_flag(tmp_path):
     assert result.returncode == 0
     for flag in ("--dataset", "--space", "--budget", "--num-samples", "--max-concurrent", "--cpus-per-trial",
                  "--gpus-per-trial", "--sampler", "--scheduler", "--weights", "--data-dir", "--results", "--db",
-                 "--seed", "--name", "--address"):
+                 "--seed", "--name", "--address", "--storage-path", "--precision", "--max-failures", "--resume"):
         assert flag in result.stdout

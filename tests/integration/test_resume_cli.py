@@ -1,0 +1,142 @@
+"""An interrupted search continues with --resume: a killed driver (SIGKILL) and Ctrl-C (SIGINT).
+
+The totals must be exact afterwards: one row per trial, none lost, none doubled, the run's row kept, and the
+Optuna sampler's history carried over (Tuner.restore once dropped it, ray#30861). Marked ``e2e``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import time
+
+import pandas as pd
+import pytest
+from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
+
+from runners.resume import sampler_study
+
+pytestmark = pytest.mark.e2e
+
+STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "--scheduler", "fifo",
+          "--image-size", "32"]
+
+
+@pytest.fixture
+def ray_tmp():
+    tmp = short_ray_tmpdir()
+    yield {"RAY_TMPDIR": str(tmp)}
+    kill_processes_mentioning(str(tmp))  # a killed driver's local Ray, should its reaper not have ended it
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def table(workdir, sql: str, *params) -> pd.DataFrame:
+    with sqlite3.connect(workdir / "results" / "leaderboard.db") as conn:
+        return pd.read_sql(sql, conn, params=params)
+
+
+def wait_for(condition, driver, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert driver.poll() is None, f"the search ended before the interruption (exit {driver.returncode})"
+        assert time.monotonic() < deadline, "timed out waiting for the search to get there"
+        time.sleep(0.25)
+
+
+def recorded(workdir, name: str) -> set[str]:
+    if not (workdir / "results" / "leaderboard.db").exists():
+        return set()
+    try:
+        return set(table(workdir, "select trial_id from trials where run_name = ?", name).trial_id)
+    except Exception:  # the tables do not exist yet
+        return set()
+
+
+def test_a_killed_driver_resumes_with_exact_totals_and_the_sampler_history(tmp_path, ray_tmp):
+    name, samples, epochs = "killed", 4, 3
+    experiment = tmp_path / "results" / "ray" / name
+    driver = start_cli("runners.search", *STEADY, "--num-samples", str(samples), "--epochs", str(epochs),
+                       "--max-concurrent", "2", "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
+    try:
+        # Kill it once a trial is recorded and another has checkpointed its first epoch, and no more.
+        def midway():
+            done = recorded(tmp_path, name)
+            return done and any(t not in done and r[-1]["epoch"] == 1 for t, r in trial_results(experiment).items())
+
+        wait_for(midway, driver)
+        time.sleep(0.3)  # the driver saves its experiment state right after a checkpoint; epochs take seconds
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    before = table(tmp_path, "select trial_id, val_accuracy, learning_rate from trials where run_name = ?", name)
+    run_before = table(tmp_path, "select run_id, status from runs where run_name = ?", name)
+    assert 1 <= len(before) < samples and list(run_before.status) == ["running"]
+    partway = {t for t, r in trial_results(experiment).items() if t not in set(before.trial_id) and r[-1]["epoch"] < epochs}
+    assert partway
+
+    result = run_cli("runners.search", "--resume", name, cwd=tmp_path, timeout=600, env=ray_tmp)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"resume: {len(before)} of {samples} trials already recorded" in result.stdout
+
+    after = table(tmp_path, "select * from trials where run_name = ?", name)
+    assert len(after) == samples and after.trial_id.is_unique  # none lost, none doubled
+    assert set(after.status) == {"completed"} and (after.epochs == epochs).all()
+    assert all([h["epoch"] for h in json.loads(history)] == list(range(1, epochs + 1)) for history in after.history)
+    kept = after.set_index("trial_id").loc[before.trial_id]
+    assert list(kept.val_accuracy) == list(before.val_accuracy)  # the finished trials were kept as they were
+    runs = table(tmp_path, "select run_id, status, trials_total from runs where run_name = ?", name)
+    assert list(runs.run_id) == list(run_before.run_id) and list(runs.status) == ["finished"]
+    assert list(runs.trials_total) == [samples]
+    # A trial that was part-way went on from its checkpoint: its first epochs were not trained again.
+    continued = [t for t in partway if t in set(after.trial_id) and f"trial {t} epoch 1/{epochs}" not in result.stdout]
+    assert continued, (partway, result.stdout[-3000:])
+
+    # The sampler kept what it learned: its study holds every trial, those finished before the kill included.
+    study = sampler_study(str(tmp_path / "results" / "ray"), name)
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert len(finished) == samples
+    learned = sorted(t.params["learning_rate"] for t in finished)
+    assert all(any(abs(lr - x) < 1e-12 for x in learned) for lr in before.learning_rate)
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_tmp):
+    name = "interrupted"
+    driver = start_cli("runners.search", *STEADY, "--num-samples", "2", "--epochs", "3", "--max-concurrent", "1",
+                       "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
+    try:
+        wait_for(lambda: trial_results(tmp_path / "results" / "ray" / name), driver)
+        driver.send_signal(signal.SIGINT)
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    log = (tmp_path / "first.log").read_text()
+    assert driver.returncode == 130, log[-3000:]
+    assert log.strip().splitlines()[-1] == f"error: interrupted; continue it with: python -m runners.search --resume {name}"
+    assert list(table(tmp_path, "select status from runs").status) == ["interrupted"]
+
+    result = run_cli("runners.search", "--name", name, "--resume", cwd=tmp_path, timeout=600, env=ray_tmp)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    after = table(tmp_path, "select trial_id, status from trials")
+    assert len(after) == 2 and after.trial_id.is_unique and set(after.status) == {"completed"}
+    assert list(table(tmp_path, "select status from runs").status) == ["finished"]
+
+    # Finished now: nothing to resume, and its name is taken.
+    again = run_cli("runners.search", "--resume", name, cwd=tmp_path, timeout=120, env=ray_tmp)
+    assert again.returncode == 2
+    assert again.stderr == f"error: run {name!r} already finished; nothing to resume (its results are in the database)\n"
+    rerun = run_cli("runners.search", *STEADY, "--num-samples", "1", "--name", name, cwd=tmp_path, timeout=120, env=ray_tmp)
+    assert rerun.returncode == 2 and f"continue it with --resume {name}" in rerun.stderr
+    assert len(table(tmp_path, "select * from trials")) == 2
+
+
+def test_resuming_an_unknown_run_is_a_one_line_error(tmp_path, ray_tmp):
+    result = run_cli("runners.search", "--resume", "nothing-here", cwd=tmp_path, timeout=120, env=ray_tmp)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: no run named 'nothing-here' to resume in ")
+    assert not (tmp_path / "results").exists()
