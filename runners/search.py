@@ -345,8 +345,11 @@ def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
     return max(1, min(fit, options.num_samples))
 
 
-def run_search(options: SearchOptions, resume: SavedRun | None = None) -> dict[str, Any]:
-    """Run the whole search (or continue ``resume``) and return the summary that is also written as ``summary.json``."""
+def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None) -> dict[str, Any]:
+    """Run the whole search (or continue ``resume``) and return the summary that is also written as ``summary.json``.
+
+    ``callbacks`` are extra Ray Tune callbacks (measurements, say) run next to the progress printer and recorder.
+    """
     from benchmarks.datasets import load_dataset
     from benchmarks.models import check_weights
     from benchmarks.training import TrainSettings
@@ -409,7 +412,8 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None) -> dict[s
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
                              patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed)
     try:
-        grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent, restore=resume is not None)
+        grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent,
+                    restore=resume is not None, callbacks=callbacks)
         _check_complete(grid, options)
         if resume is not None:
             _forget_unknown_trials(grid, store, run_id)
@@ -461,7 +465,8 @@ def _forget_unknown_trials(grid, store, run_id: str) -> None:
               f"({', '.join(gone)}): the resumed search sampled those slots again", flush=True)
 
 
-def _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent, restore: bool = False):
+def _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent, restore: bool = False,
+         callbacks: list | None = None):
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
@@ -507,7 +512,7 @@ def _fit(options, space, sampler, budget, data, settings, store, run, max_concur
             # Retries a trial whose worker or node died, from its last checkpoint, on any node. Errors a
             # trial raises itself are final: it reports them instead of raising (runners/trainable.py).
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
-            callbacks=[ProgressPrinter(options.num_samples, options.epochs), TrialRecorder(store, run)],
+            callbacks=[ProgressPrinter(options.num_samples, options.epochs), TrialRecorder(store, run), *(callbacks or [])],
             verbose=0,
         ),
     )
