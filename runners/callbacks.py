@@ -97,7 +97,7 @@ class ProgressPrinter(Callback):
             return
         self.finished += 1
         result = trial.last_result or {}
-        how = "finished" if result.get("done") else "stopped early by the scheduler"
+        how = "finished" if ended_naturally(result) else "stopped early by the scheduler"
         self._print(
             f"trial {trial.trial_id} {how} ({self.finished}/{self.num_samples} done): "
             f"best val_accuracy={result.get('best_val_accuracy', float('nan')):.4f}"
@@ -110,6 +110,15 @@ class ProgressPrinter(Callback):
     def on_trial_recover(self, iteration, trials, trial, **info):
         self._print(f"trial {trial.trial_id} lost its worker ({error_message(trial)}); "
                     "retrying it from its last checkpoint")
+
+
+def ended_naturally(result: dict[str, Any]) -> bool:
+    """Whether a trial's last result is its own last epoch (all epochs run, or Keras early stopping).
+
+    Ray marks every last result ``done``, including when the scheduler stopped the trial, so the
+    trial itself says whether that epoch was meant to be its last (``final``, see benchmarks/training.py).
+    """
+    return bool(result.get("final"))
 
 
 class TrialRecorder(Callback):
@@ -147,7 +156,7 @@ class TrialRecorder(Callback):
         if trial_error(trial):
             self._record(trial, "failed", trial_error(trial))
         else:
-            self._record(trial, "completed" if result.get("done") else "stopped", None)
+            self._record(trial, "completed" if ended_naturally(result) else "stopped", None)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self._record(trial, "failed", error_message(trial))

@@ -124,13 +124,26 @@ def test_the_recorder_state_survives_a_restart_and_a_resumed_epoch_is_not_double
     result = {"epoch": 2, "val_accuracy": 0.75, "node_id": "n2", "peak_rss_mb": 480.0}  # epoch 2 again, elsewhere
     restored.on_trial_result(0, [], trial, result)
     restored.on_trial_result(0, [], trial, {**result, "epoch": 3, "val_accuracy": 0.8})
-    restored.on_trial_complete(0, [], _trial("t1", {**result, "epoch": 3, "done": True, "pid": 42,
+    restored.on_trial_complete(0, [], _trial("t1", {**result, "epoch": 3, "done": True, "final": True, "pid": 42,
                                                     "node_ip": "10.0.0.2"}, num_failures=1))
     row = store.trials().iloc[0]
     assert row.epochs == 3 and row.val_accuracy == 0.8 and row.status == "completed"
     assert (row.node_id, row.node_ip, row.worker_pid, row.worker_failures) == ("n2", "10.0.0.2", 42, 1)
     # The peak over the epochs kept: the rerun epoch 2 replaced the first report of it.
     assert row.peak_rss_mb == 501.0 and row.started_at is not None
+
+
+def test_a_trial_the_scheduler_stopped_is_recorded_as_stopped(tmp_path):
+    from runners.callbacks import TrialRecorder
+
+    store = ResultsStore(f"sqlite:///{tmp_path}/db.sqlite")
+    recorder = TrialRecorder(store, RUN)
+    for trial_id, final in (("asha", False), ("natural", True)):
+        trial = _trial(trial_id, {})
+        recorder.on_trial_result(0, [], trial, {"epoch": 1, "val_accuracy": 0.4})
+        # Ray marks the last result done either way; only the trial knows whether it was its last epoch.
+        recorder.on_trial_complete(0, [], _trial(trial_id, {"epoch": 1, "done": True, "final": final}))
+    assert dict(store.trials()[["trial_id", "status"]].values) == {"asha": "stopped", "natural": "completed"}
 
 
 def test_a_trial_that_raised_is_recorded_as_failed_with_its_error(tmp_path):
