@@ -1,0 +1,127 @@
+"""``python -m benchmarks.perf [--only ITEMS] [--quick] [--data-dir DIR]``: measure, print a table, update RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.perf.report import RESULTS, Section, load_average, machine, now, table, update_results
+
+ITEMS = ("pipeline", "harness", "cache", "asha", "e2e")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
+    p.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated items out of {', '.join(ITEMS)}")
+    p.add_argument("--quick", action="store_true", help="tiny sizes on digits: checks that the benchmark runs, "
+                   "numbers not representative (and not written to RESULTS.md unless --out is given)")
+    p.add_argument("--dataset", default="cifar10", help="dataset of every item (default cifar10)")
+    p.add_argument("--data-dir", help="tensorflow-datasets data_dir, e.g. ../shared/data/tfds")
+    p.add_argument("--workdir", default="results/perf", help="searches, logs, cached features and raw JSON")
+    p.add_argument("--out", help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
+    p.add_argument("--e2e-budget", default="smoke", help="budget of the end-to-end searches (small takes hours on 2 cores)")
+    p.add_argument("--e2e-args", default="", help="extra runners.search flags for the end-to-end searches")
+    return p
+
+
+def _load(dataset: str, data_dir: str | None, max_examples):
+    from benchmarks.datasets import load_dataset
+
+    return load_dataset(dataset, data_dir=data_dir, max_examples=max_examples, seed=0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    items = [i.strip() for i in args.only.split(",") if i.strip()]
+    unknown = sorted(set(items) - set(ITEMS))
+    if unknown:
+        print(f"error: unknown item(s) {', '.join(unknown)}; choose from {', '.join(ITEMS)}", file=sys.stderr)
+        return 2
+    from runners._quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import logging
+    import warnings
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")  # Keras warns on every fit with a tf.data input; the tables are the output
+
+    command = shlex.join(["python", "-m", "benchmarks.perf", *sys.argv[1:]] if argv is None else
+                         ["python", "-m", "benchmarks.perf", *argv])
+    quick = args.quick
+    dataset = "digits" if quick else args.dataset
+    data_dir = None if quick else args.data_dir
+    workdir = Path(args.workdir).absolute()
+    workdir.mkdir(parents=True, exist_ok=True)
+    where = machine()
+    sections: list[Section] = []
+    raw: dict = {"command": command, "machine": where, "started": now()}
+
+    def done(section: Section, started_load: str) -> None:
+        section.machine = f"{where}; load average (1/5/15 min) {started_load} before, {load_average()} after"
+        section.date = now()
+        sections.append(section)
+        print("\n".join([f"\n== {section.title} ==", *table(section.rows)]), flush=True)
+
+    if "pipeline" in items:
+        from benchmarks.perf import pipeline_bench
+
+        load = load_average()
+        data = _load(dataset, data_dir, (256 if quick else 1024, 64, 64))
+        section, raw["pipeline"] = pipeline_bench.run(
+            data, image_size=32 if quick else 96, batch_size=32, rounds=1 if quick else 3, command=command)
+        done(section, load)
+    if "cache" in items:
+        from benchmarks.perf import cache_bench
+
+        load = load_average()
+        data = _load(dataset, data_dir, (128, 64, 64) if quick else (1024, 256, 256))
+        section, raw["cache"] = cache_bench.run(data, image_size=32 if quick else 96, epochs=3, workdir=workdir,
+                                                command=command)
+        done(section, load)
+    if "harness" in items or "asha" in items:
+        from benchmarks.perf import search_bench
+
+        load = load_average()
+        found, raw["search"] = search_bench.harness_and_asha(
+            dataset=dataset, data_dir=data_dir, space="custom_cnn", budget="smoke",
+            num_samples=2 if quick else 8, epochs=2 if quick else 6, max_concurrent=2, workdir=workdir,
+            command=command, asha="asha" in items)
+        for section in found:
+            if section.key in items:
+                done(section, load)
+    if "e2e" in items:
+        from benchmarks.perf import search_bench
+        from runners.budgets import get_budget
+
+        load = load_average()
+        extra = shlex.split(args.e2e_args) + (["--num-samples", "2", "--epochs", "1"] if quick else [])
+        common = ["--dataset", dataset, *(["--data-dir", data_dir] if data_dir else []), "--weights", "none",
+                  "--budget", args.e2e_budget, *extra]
+        budget = get_budget(args.e2e_budget)
+        setup = (
+            f"`--budget {args.e2e_budget}` ({budget.num_samples} trials x {budget.epochs} epochs at {budget.image_size}px, "
+            f"{'/'.join(str(n) for n in budget.max_examples)} train/validation/test images){' with ' + ' '.join(extra) if extra else ''}, "
+            "ASHA, 2 trials at a time, `--weights none`: ImageNet weights cannot be downloaded on this machine, so the "
+            "backbones train from scratch (and feature caching, which needs pretrained weights, does not apply). "
+            "The custom CNN space and the transfer space (MobileNetV2, EfficientNetB0, ResNet50) searched side by side."
+        )
+        section, raw["e2e"] = search_bench.end_to_end(
+            searches=[("custom CNN", [*common, "--space", "custom_cnn"]), ("backbones", [*common, "--space", "transfer"])],
+            dataset=dataset, workdir=workdir, command=command, setup=setup, notes=[])
+        done(section, load)
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (workdir / f"perf-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
+    if sections and (args.out or not quick):
+        path = update_results(sections, Path(args.out) if args.out else RESULTS)
+        print(f"\nwrote {', '.join(s.key for s in sections)} to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Result tables, the machine they were measured on, and their sections of ``benchmarks/RESULTS.md``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["Row", "Section", "machine", "render", "update_results"]
+
+RESULTS = Path(__file__).resolve().parents[1] / "RESULTS.md"
+TITLE = "# Performance results"
+INTRO = (
+    "Measured by `python -m benchmarks.perf` (see the README's Performance section). Each section below is\n"
+    "rewritten by the command it names; figures are ratios or counts taken in one run, both sides back to back,\n"
+    "on the machine it names. Sections written by other tools are kept as they are."
+)
+
+
+@dataclasses.dataclass
+class Row:
+    measure: str
+    value: str
+    target: str = ""
+    met: bool | None = None  # None: no target
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.met is None else ("met" if self.met else "NOT met")
+
+
+@dataclasses.dataclass
+class Section:
+    key: str  # pipeline, harness, cache, asha, e2e
+    title: str
+    command: str
+    setup: str  # what was measured, in a sentence or two
+    rows: list[Row]
+    notes: list[str] = dataclasses.field(default_factory=list)
+    machine: str = ""
+    date: str = ""
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        return None
+    return None
+
+
+def _version(package: str) -> str:
+    for name in (package, f"{package}-cpu"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "?"
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def machine() -> str:
+    """CPU model and cores, memory, GPU presence, library versions: one line."""
+    memory = _memory_gib()
+    gpus = "no GPU"
+    try:
+        import tensorflow as tf
+
+        found = tf.config.list_physical_devices("GPU")
+        gpus = f"{len(found)} GPU" if found else gpus
+    except Exception:  # the description must not fail the benchmark
+        pass
+    versions = ", ".join(f"{p} {_version(p)}" for p in ("tensorflow", "keras", "ray", "optuna"))
+    return (f"{_cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB" if memory else f"{_cpu_model()}, {os.cpu_count()} cores") + (
+        f", {gpus}; Python {platform.python_version()}, {versions}"
+    )
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def table(rows: list[Row]) -> list[str]:
+    lines = ["| measure | value | target | |", "|---|---|---|---|"]
+    lines += [f"| {r.measure} | {r.value} | {r.target} | {r.verdict} |" for r in rows]
+    return lines
+
+
+def render(section: Section) -> str:
+    """The Markdown of one section, between its markers."""
+    lines = [
+        f"<!-- perf:{section.key}:start -->",
+        f"## {section.title}",
+        "",
+        f"Command: `{section.command}`  ",
+        f"Machine: {section.machine}  ",
+        f"Date: {section.date}",
+        "",
+        section.setup,
+        "",
+        *table(section.rows),
+    ]
+    if section.notes:
+        lines += ["", *[f"- {note}" for note in section.notes]]
+    lines.append(f"<!-- perf:{section.key}:end -->")
+    return "\n".join(lines)
+
+
+ORDER = ("pipeline", "harness", "cache", "asha", "e2e")
+
+
+def update_results(sections: list[Section], path: Path = RESULTS) -> Path:
+    """Replace these sections in ``path`` (or add them, in benchmark order), keeping everything else."""
+    text = path.read_text() if path.exists() else f"{TITLE}\n\n{INTRO}\n"
+    for section in sections:
+        block = render(section)
+        pattern = re.compile(rf"<!-- perf:{section.key}:start -->.*?<!-- perf:{section.key}:end -->", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda _: block, text)
+            continue
+        # Before the first later perf section, else after the last earlier one, else at the end.
+        later = [k for k in ORDER[ORDER.index(section.key) + 1 :] if f"<!-- perf:{k}:start -->" in text]
+        if later:
+            at = text.index(f"<!-- perf:{later[0]}:start -->")
+            text = text[:at] + block + "\n\n" + text[at:]
+        else:
+            earlier = [k for k in ORDER[: ORDER.index(section.key)] if f"<!-- perf:{k}:end -->" in text]
+            if earlier:
+                end = f"<!-- perf:{earlier[-1]}:end -->"
+                at = text.index(end) + len(end)
+                text = text[:at] + "\n\n" + block + text[at:]
+            else:
+                text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text if text.endswith("\n") else text + "\n")
+    return path
