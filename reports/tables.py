@@ -79,8 +79,10 @@ def finished(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def ranked(trials: pd.DataFrame) -> pd.DataFrame:
-    """Finished trials, best validation accuracy first (ties: stored first)."""
-    return finished(trials).sort_values(["val_accuracy", "id"], ascending=[False, True], kind="mergesort")
+    """Finished trials, best validation accuracy first. Ties: the trial its search picked and tested first (a
+    search breaks ties in its own order), then the one stored first."""
+    return finished(trials).sort_values(["val_accuracy", "is_best", "id"], ascending=[False, False, True],
+                                        kind="mergesort")
 
 
 def _of(trials: pd.DataFrame, dataset: str | None) -> pd.DataFrame:

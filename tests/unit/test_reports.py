@@ -73,6 +73,19 @@ def test_family_comparison_picks_best_by_validation_accuracy(rich):
     assert math.isnan(difference.loc["digits", "test_accuracy"])
 
 
+def test_a_tie_in_validation_accuracy_goes_to_the_trial_the_search_tested(fake_results):
+    # The search breaks ties in its own order; the report must show the trial it tested, with its test figures.
+    fake_results.run("tie", "flowers", [
+        {"trial_id": "first", "backbone": "custom_cnn", "val_accuracy": 1.0},
+        {"trial_id": "tested", "backbone": "custom_cnn", "val_accuracy": 1.0},
+    ], test=None)
+    fake_results.store.update_trial("tie", "tested", is_best=True, test_accuracy=0.97, test_f1_macro=0.96)
+    trials = load_results(fake_results.url).trials
+    best = tables.family_comparison(trials, ["flowers"]).loc[("flowers", "custom_cnn")]
+    assert best["label"] == "tie/tested" and best["test_accuracy"] == 0.97
+    assert tables.leaderboard(trials, "flowers", top=None)["label"].tolist() == ["tie/tested", "tie/first"]
+
+
 def test_leaderboard_ranks_finished_searched_trials(rich):
     board = tables.leaderboard(rich.trials, "beans", top=None)
     assert board["label"].tolist() == [
