@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         load = load_average()
         data = _load(dataset, data_dir, (256 if quick else 1024, 64, 64))
         section, raw["pipeline"] = pipeline_bench.run(
-            data, image_size=32 if quick else 96, batch_size=32, rounds=1 if quick else 3, command=command)
+            data, image_size=32 if quick else 96, batch_size=32, rounds=1 if quick else 7, command=command)
         done(section, load)
     if "cache" in items:
         from benchmarks.perf import cache_bench
@@ -85,15 +85,25 @@ def main(argv: list[str] | None = None) -> int:
         done(section, load)
     if "harness" in items or "asha" in items:
         from benchmarks.perf import search_bench
+        from benchmarks.perf.search_bench import Scale
 
         load = load_average()
-        found, raw["search"] = search_bench.harness_and_asha(
-            dataset=dataset, data_dir=data_dir, space="custom_cnn", budget="smoke",
-            num_samples=2 if quick else 8, epochs=2 if quick else 6, max_concurrent=2, workdir=workdir,
-            command=command, asha="asha" in items)
-        for section in found:
-            if section.key in items:
-                done(section, load)
+        short = Scale("short trials", "smoke", 2 if quick else 8, 2 if quick else 6)
+        # Trials of about a minute and a half on this machine: the small budget's data at 64px.
+        longer = Scale("longer trials", "smoke" if quick else "small", 2 if quick else 4, 1 if quick else 3,
+                       None if quick else 64)
+        scales = [short, longer] if "harness" in items else [short]
+        section, raw["harness"], fifo = search_bench.harness(
+            dataset=dataset, data_dir=data_dir, space="custom_cnn", scales=scales, max_concurrent=2,
+            workdir=workdir, command=command)
+        if "harness" in items:
+            done(section, load)
+        if "asha" in items:
+            load = load_average()
+            section, raw["asha"] = search_bench.asha_against_fifo(
+                fifo, dataset=dataset, data_dir=data_dir, space="custom_cnn", scale=short, max_concurrent=2,
+                workdir=workdir, command=command)
+            done(section, load)
     if "e2e" in items:
         from benchmarks.perf import search_bench
         from runners.budgets import get_budget

@@ -1,10 +1,11 @@
-"""``--space reference`` through the real CLI on small stand-ins: ants vs bees and the 20-class custom CNN.
+"""``--space reference`` through the real CLI on small stand-ins of all five recipes' datasets.
 
-Two generated folders stand in for the datasets: one named ``hymenoptera`` (recipe 3, a MobileNetV2
-trained from scratch with ``--weights none``) and one of three classes (recipe 5, the custom CNN). The
-tfds recipes are trained in-process in tests/unit/test_reference_recipes.py (tfds mock data does not
-reach Ray's workers). The searched best the report compares with is a stored fake search (conftest's
-FakeResults), so only the two reference runs train here.
+Generated folders stand in for three of them: one named ``hymenoptera`` (recipe 3, a MobileNetV2 trained
+from scratch with ``--weights none``), one named ``fruits`` (recipe 4, its two head variants) and one of three
+other classes (recipe 5, the custom CNN). ``oxford_flowers102`` (recipe 1) runs on tensorflow-datasets mock
+data (tests/integration/mock_tfds.py wraps the CLI in ``tfds.testing.mock_data``) and ``cifar10`` (recipe 2) on
+the real CIFAR-10 in ../shared/data/tfds, or on mock data where that is missing. The searched best the report
+compares with is a stored fake search (conftest's FakeResults), so only the reference runs train here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from helpers import make_class_folders, run_cli
+from helpers import SHARED_TFDS, have_shared_cifar10, make_class_folders, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -26,18 +27,31 @@ def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("reference")
     make_class_folders(root / "hymenoptera", {"ants": 10, "bees": 10})
     make_class_folders(root / "objects", {"ants": 10, "bees": 10, "wasps": 10})
+    make_class_folders(root / "fruits", {"apple": 10, "banana": 10, "cherry": 10})
     return root
 
 
-def _run(workdir, folder: str, name: str):
-    result = run_cli("runners.search", "--dataset", str(workdir / folder), *TINY, "--name", name, cwd=workdir)
+def _run(workdir, dataset: str, name: str, *extra: str, mock_examples: int | None = None):
+    args = ["--dataset", dataset, *TINY, *extra, "--name", name]
+    if mock_examples is None:
+        result = run_cli("runners.search", *args, cwd=workdir)
+    else:
+        result = run_cli("mock_tfds", str(mock_examples), "runners.search", *args, cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 
 @pytest.fixture(scope="module")
 def runs(workdir):
-    return {"hymenoptera": _run(workdir, "hymenoptera", "ants-ref"), "objects": _run(workdir, "objects", "objects-ref")}
+    cifar10 = ["--data-dir", str(SHARED_TFDS)] if have_shared_cifar10() else []
+    return {
+        "hymenoptera": _run(workdir, str(workdir / "hymenoptera"), "ants-ref"),
+        "objects": _run(workdir, str(workdir / "objects"), "objects-ref"),
+        "fruits": _run(workdir, str(workdir / "fruits"), "fruits-ref"),
+        # 1,500 random examples per split: every one of the 102 classes in every split.
+        "oxford_flowers102": _run(workdir, "oxford_flowers102", "flowers-ref", mock_examples=1500),
+        "cifar10": _run(workdir, "cifar10", "cifar10-ref", *cifar10, mock_examples=None if cifar10 else 200),
+    }
 
 
 def _table(workdir, table: str) -> pd.DataFrame:
@@ -54,9 +68,27 @@ def test_each_folder_gets_its_recipe_and_prints_published_against_reproduced(run
     assert "published vs reproduced (reference_custom_cnn20" in objects and "published note: published as about 60%" in objects
 
 
+def test_every_recipe_runs_on_its_stand_in(runs):
+    flowers, cifar10, fruits = runs["oxford_flowers102"].stdout, runs["cifar10"].stdout, runs["fruits"].stdout
+    assert "space reference_flowers102" in flowers and "oxford_flowers102: 102 classes" in flowers
+    assert "published vs reproduced (reference_flowers102" in flowers and "test accuracy 0.9463 vs " in flowers
+    assert "space reference_cifar10" in cifar10 and "cifar10: 10 classes" in cifar10
+    assert "published note: " in cifar10  # "competitive", no figure
+    assert "space reference_fruits360" in fruits and "(2 trials x 1 epochs at 32px)" in fruits
+    assert "modified head): " in fruits and "stock head): " in fruits and "test accuracy 0.8094 vs " in fruits
+
+
 def test_reference_rows_are_marked_and_carry_the_recipe(runs, workdir):
     trials = _table(workdir, "trials")
-    assert (trials["is_reference"] == 1).all() and (trials["is_best"] == 1).all() and trials["test_accuracy"].notna().all()
+    spaces = trials.groupby(level=0)["space"].agg(lambda s: sorted(set(s)))
+    assert spaces.to_dict() == {
+        "ants-ref": ["reference_hymenoptera"], "objects-ref": ["reference_custom_cnn20"],
+        "fruits-ref": ["reference_fruits360"], "flowers-ref": ["reference_flowers102"],
+        "cifar10-ref": ["reference_cifar10"],
+    }
+    assert (trials["status"] == "completed").all() and len(trials) == 6  # fruits: two variants
+    assert (trials["is_reference"] == 1).all() and trials["test_accuracy"].notna().all()  # every variant tested
+    assert (trials.groupby(level=0)["is_best"].sum() == 1).all()
     ants, objects = trials.loc["ants-ref"], trials.loc["objects-ref"]
     assert (ants["space"], ants["dataset"], ants["backbone"], ants["batch_size"]) == (
         "reference_hymenoptera", "hymenoptera", "mobilenet_v2", 32)
@@ -71,10 +103,15 @@ def test_the_report_shows_the_recipe_next_to_the_searched_best(runs, workdir, re
     fake = report_fakes.FakeResults(workdir / "results" / "leaderboard.db")
     fake.run("search1", "objects", [{"trial_id": "s1", "backbone": "custom_cnn", "val_accuracy": 0.95}],
              run_name="objects-search", class_names=["ants", "bees", "wasps"], test=(0.9, 0.9))
+    datasets = ["hymenoptera", "fruits", "oxford_flowers102", "cifar10"]
+    for n, dataset in enumerate(datasets):
+        fake.run(f"search{n + 2}", dataset, [{"trial_id": f"s{n + 2}", "backbone": "mobilenet_v2", "val_accuracy": 0.9}],
+                 run_name=f"{dataset}-search", test=(0.85, 0.84))
     result = run_cli("reports.build", "--results", "results", cwd=workdir)
     assert result.returncode == 0, result.stderr
     markdown = (workdir / "results" / "report" / "leaderboard.md").read_text()
-    assert "Fixed reference recipes next to the searched best on objects" in markdown
+    for dataset in ["objects", *datasets]:
+        assert f"Fixed reference recipes next to the searched best on {dataset.replace('_', chr(92) + '_')}" in markdown
     assert "| searched best (custom CNN) | objects-search | s1 |" in markdown
     assert "| reference recipe | objects-ref |" in markdown and "| reference recipe | ants-ref |" in markdown
     assert "Published, reproduced and searched figures on objects" in markdown
