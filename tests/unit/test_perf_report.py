@@ -26,3 +26,25 @@ def test_a_section_names_its_command_machine_and_date():
     text = render(_section("asha", "1.00"))
     assert "Command: `python -m benchmarks.perf --only asha`" in text
     assert "Machine: cpu" in text and "Date: today" in text
+
+
+def test_the_cache_item_runs_and_the_cached_head_matches_the_full_model(tmp_path):
+    # Not a timing test: the speed figures are whatever this machine gives; the accuracies must agree.
+    from helpers import run_cli
+
+    out = tmp_path / "RESULTS.md"
+    result = run_cli("benchmarks.perf", "--quick", "--only", "cache", "--workdir", str(tmp_path / "work"),
+                     "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text()
+    assert "## 3. Frozen-backbone feature caching" in text and "Command: `python -m benchmarks.perf --quick" in text
+    row = next(line for line in text.splitlines() if line.startswith("| validation accuracy per epoch"))
+    assert row.endswith("| equal | met |"), row
+
+
+def test_an_unknown_item_is_a_one_line_error(tmp_path):
+    from helpers import run_cli
+
+    result = run_cli("benchmarks.perf", "--only", "pipline", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown item(s) pipline; choose from pipeline, harness, cache, asha, e2e"
