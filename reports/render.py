@@ -41,7 +41,7 @@ def _md_block(block: Block, out: list[str]) -> None:
             out.append(f"*{md_escape(block.caption)}*")
     elif isinstance(block, Paragraph):
         if block.kind == "note":
-            out.append(f"<sub>{html.escape(' '.join(block.text.split()))}</sub>")
+            out.append(f"<sub>{html.escape(' '.join(block.text.split()), quote=False)}</sub>")
         elif block.kind == "empty":
             out.append(f"> {md_escape(block.text)}")
         else:

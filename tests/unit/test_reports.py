@@ -249,6 +249,7 @@ def test_published_reproduced_and_searched_side_by_side(fake_results, tmp_path, 
     assert frame.loc["precision", figures].tolist() == [0.95, 0.87, 0.90]
     _, markdown, page = _build(fake_results, tmp_path, capsys)
     assert "Published, reproduced and searched figures on flowers" in markdown
+    assert "Searched best is the dataset's best searched trial" in markdown  # a footnote's quote stays a quote
     assert "| flowers-ref/r1 | reference\\_flowers102 | Test accuracy | 94.63% | 87.00% | 90.00% |" in markdown
     assert "reference_flowers102: as published." in page
 
