@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         setup = (
             f"`--budget {args.e2e_budget}` ({budget.num_samples} trials x {budget.epochs} epochs at {budget.image_size}px, "
             f"{'/'.join(str(n) for n in budget.max_examples)} train/validation/test images){' with ' + ' '.join(extra) if extra else ''}, "
-            "ASHA, 2 trials at a time, `--weights none`: ImageNet weights cannot be downloaded on this machine, so the "
+            f"ASHA, {min(os.cpu_count() or 1, budget.num_samples)} trials at a time (one per CPU), `--weights none`: ImageNet weights cannot be downloaded on this machine, so the "
             "backbones train from scratch (and feature caching, which needs pretrained weights, does not apply). "
             "The custom CNN space and the transfer space (MobileNetV2, EfficientNetB0, ResNet50) searched side by side."
         )
