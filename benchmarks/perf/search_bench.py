@@ -62,13 +62,15 @@ def run_search(args: list[str], name: str, results: Path, log: Path) -> SearchRu
     return SearchRun(name, command, wall, trials, summary)
 
 
+def _flags(args: dict[str, Any]) -> list[str]:
+    """``{"data_dir": "d", "seed": 0}`` as ``["--data-dir", "d", "--seed", "0"]``; None values left out."""
+    return [word for key, value in args.items() if value is not None for word in (f"--{key.replace('_', '-')}", str(value))]
+
+
 def run_plain_loop(configs: list[dict], args: dict[str, Any], workdir: Path, log: Path) -> tuple[float, dict]:
     path = workdir / "plain-configs.json"
     path.write_text(json.dumps(configs))
-    command = [sys.executable, "-m", "benchmarks.perf.plain_loop", "--configs", str(path)]
-    for key, value in args.items():
-        if value is not None:
-            command += [f"--{key.replace('_', '-')}", str(value)]
+    command = [sys.executable, "-m", "benchmarks.perf.plain_loop", "--configs", str(path), *_flags(args)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=_env())
     wall = time.perf_counter() - start
@@ -149,7 +151,7 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
         ]
         notes += [f"{scale.label}, search: `{_short(fifo.command)}`",
                   f"{scale.label}, plain loop: `python -m benchmarks.perf.plain_loop --configs CONFIGS.json "
-                  + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in plain_args.items() if v is not None) + "`"]
+                  f"{shlex.join(_flags(plain_args))}`"]
         raw[scale.label] = {"fifo": dataclasses.asdict(fifo), "plain_wall_s": plain_wall, "plain": plain,
                             "mean_trial_s": trial_s}
     setup = (
@@ -158,7 +160,8 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
         f"same data loading, recipe (`train_trial`) and thread count in a pool of {max_concurrent} long-lived processes, "
         "the best tested and saved. Both are whole programs timed from start to exit. Most of the difference is a "
         "fixed cost per trial: every trial runs in a fresh process (`reuse_actors=False`, so TensorFlow gives its "
-        "memory back, ray#616), and importing TensorFlow there takes about 4 s of CPU on this machine; the plain "
+        "memory back, ray#616), and importing TensorFlow there takes about 4 s of CPU on this machine (`/usr/bin/time "
+        "-f %U python -c 'import tensorflow'`); the plain "
         "loop's workers import it once. Ray's start-up and per-epoch checkpoints add the rest. So the ratio falls as "
         "trials get longer, and the two scales show it."
     )
