@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="GPUs per trial; a fraction shares a GPU (0.25: four trials per card, each growing its memory as needed)")
     compute.add_argument("--precision", default="mixed", choices=PRECISIONS,
                          help="GPU trials: mixed (mixed_float16 and XLA) or float32 (both off); CPU trials always use float32")
+    compute.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
+                         help="training steps per compiled call (Keras steps_per_execution); more saves host round trips "
+                         "on a GPU when steps are short (default: 1)")
     compute.add_argument("--max-failures", type=int, default=2,
                          help="retries of a trial whose worker or node died, each from its last checkpoint on any node")
 
@@ -141,6 +144,7 @@ class SearchOptions:
     test_fraction: float
     storage_path: str = ""  # Ray's storage: the run's state is in STORAGE/NAME
     precision: str = "mixed"
+    steps_per_execution: int = 1
     max_failures: int = 2
     verbose: bool = False
     command: str = ""
@@ -174,6 +178,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
             raise UserError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     if args.cpus_per_trial <= 0 or args.gpus_per_trial < 0:
         raise UserError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0")
+    if args.steps_per_execution < 1:
+        raise UserError(f"--steps-per-execution must be at least 1, got {args.steps_per_execution}")
     if args.max_failures < 0:
         raise UserError(f"--max-failures must be at least 0, got {args.max_failures}")
     gpu_settings(args.gpus_per_trial, args.precision)  # validates the combination
@@ -216,6 +222,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         test_fraction=args.test_fraction if args.test_fraction is not None else test_fraction,
         storage_path=normalize_storage_path(args.storage_path or str(results / "ray")),
         precision=args.precision,
+        steps_per_execution=args.steps_per_execution,
         max_failures=args.max_failures,
         verbose=args.verbose,
         command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
@@ -410,7 +417,8 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
         store.update_run(run_id, status="running", finished_at=None)
         _print_resume_state(store, options, run_id)
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
-                             patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed)
+                             patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed,
+                             steps_per_execution=options.steps_per_execution)
     try:
         grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent,
                     restore=resume is not None, callbacks=callbacks)

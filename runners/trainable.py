@@ -81,7 +81,8 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
     """
     configure_tensorflow(cpus)
     gpu = apply_gpu_settings(gpu or GpuSettings())
-    settings = dataclasses.replace(settings, jit_compile=gpu.jit_compile)
+    settings = dataclasses.replace(settings, jit_compile=gpu.jit_compile,
+                                   eval_batch_size=max(settings.eval_batch_size, gpu.eval_batch_size))
     from ray import tune
 
     from benchmarks.training import ResumePoint, train_trial

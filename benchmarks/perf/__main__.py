@@ -12,12 +12,14 @@ from pathlib import Path
 
 from benchmarks.perf.report import RESULTS, Section, load_average, machine, now, table, update_results
 
-ITEMS = ("pipeline", "harness", "cache", "asha", "e2e")
+ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu")
+CPU_ITEMS = ITEMS[:-1]  # the default: "gpu" needs a GPU, and runs on a GPU node by name
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
-    p.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated items out of {', '.join(ITEMS)}")
+    p.add_argument("--only", default=",".join(CPU_ITEMS),
+                   help=f"comma-separated items out of {', '.join(ITEMS)} (default: all but gpu)")
     p.add_argument("--quick", action="store_true", help="tiny sizes on digits: checks that the benchmark runs, "
                    "numbers not representative (and not written to RESULTS.md unless --out is given)")
     p.add_argument("--dataset", default="cifar10", help="dataset of every item (default cifar10)")
@@ -26,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
     p.add_argument("--e2e-budget", default="smoke", help="budget of the end-to-end searches (small takes hours on 2 cores)")
     p.add_argument("--e2e-args", default="", help="extra runners.search flags for the end-to-end searches")
+    p.add_argument("--gpu-models", default="custom_cnn,mobilenet_v2,efficientnet_b0,resnet50",
+                   help="models of the gpu item (default: all four)")
+    p.add_argument("--gpu-raw", help="the gpu item's figures as JSON: read first (what it holds is not measured again), "
+                   "written after every measurement (default WORKDIR/gpu.json)")
     return p
 
 
@@ -35,6 +41,12 @@ def _load(dataset: str, data_dir: str | None, max_examples):
     return load_dataset(dataset, data_dir=data_dir, max_examples=max_examples, seed=0)
 
 
+def _has_gpu() -> bool:
+    from benchmarks.perf.gpu_bench import gpu_names
+
+    return bool(gpu_names())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     items = [i.strip() for i in args.only.split(",") if i.strip()]
@@ -42,9 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown item(s) {', '.join(unknown)}; choose from {', '.join(ITEMS)}", file=sys.stderr)
         return 2
-    from runners._quiet import import_tensorflow_quietly
+    from benchmarks.models import list_models
 
-    import_tensorflow_quietly()
+    gpu_models = [m.strip() for m in args.gpu_models.split(",") if m.strip()]
+    unknown = sorted(set(gpu_models) - set(list_models())) or ([] if gpu_models else ["(none)"])
+    if unknown:
+        print(f"error: unknown --gpu-models {', '.join(unknown)}; choose from {', '.join(list_models())}", file=sys.stderr)
+        return 2
+    if set(items) - {"gpu"} or os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        from runners._quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+    if "gpu" in items and not _has_gpu():
+        print("error: the gpu item needs a GPU that Keras can use, and this machine has none; "
+              "run it on a GPU node (KERAS_BACKEND=jax where TensorFlow is not installed)", file=sys.stderr)
+        return 2
     import logging
     import warnings
 
@@ -53,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = shlex.join(["python", "-m", "benchmarks.perf", *sys.argv[1:]] if argv is None else
                          ["python", "-m", "benchmarks.perf", *argv])
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        command = f"KERAS_BACKEND={shlex.quote(os.environ['KERAS_BACKEND'])} {command}"
     quick = args.quick
     dataset = "digits" if quick else args.dataset
     data_dir = None if quick else args.data_dir
@@ -124,6 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         section, raw["e2e"] = search_bench.end_to_end(
             searches=[("custom CNN", [*common, "--space", "custom_cnn"]), ("backbones", [*common, "--space", "transfer"])],
             dataset=dataset, workdir=workdir, command=command, setup=setup, notes=[])
+        done(section, load)
+
+    if "gpu" in items:
+        from benchmarks.perf import gpu_bench
+
+        load = load_average()
+        section, raw["gpu"] = gpu_bench.run(
+            models=gpu_models, raw=Path(args.gpu_raw) if args.gpu_raw else workdir / "gpu.json", command=command,
+            **(dict(image_size=64, steps=4, epochs=2) if quick else {}))
         done(section, load)
 
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import platform
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class Row:
 
 @dataclasses.dataclass
 class Section:
-    key: str  # pipeline, harness, cache, asha, e2e
+    key: str  # pipeline, harness, cache, asha, e2e, gpu
     title: str
     command: str
     setup: str  # what was measured, in a sentence or two
@@ -73,7 +74,7 @@ def _version(package: str) -> str:
             return metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return "?"
+    return "not installed"
 
 
 def load_average() -> str:
@@ -84,20 +85,26 @@ def load_average() -> str:
 
 
 def machine() -> str:
-    """CPU model and cores, memory, GPU presence, library versions: one line."""
+    """CPU model and cores, memory, GPUs, library versions: one line."""
     memory = _memory_gib()
-    gpus = "no GPU"
-    try:
-        import tensorflow as tf
-
-        found = tf.config.list_physical_devices("GPU")
-        gpus = f"{len(found)} GPU" if found else gpus
-    except Exception:  # the description must not fail the benchmark
-        pass
-    versions = ", ".join(f"{p} {_version(p)}" for p in ("tensorflow", "keras", "ray", "optuna"))
+    gpus = _gpus()
+    packages = ["tensorflow", "keras", "ray", "optuna"]
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        packages.append(os.environ["KERAS_BACKEND"])
+    versions = ", ".join(f"{p} {_version(p)}" for p in packages)
     return (f"{_cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB" if memory else f"{_cpu_model()}, {os.cpu_count()} cores") + (
-        f", {gpus}; Python {platform.python_version()}, {versions}"
+        f", {', '.join(gpus) if gpus else 'no GPU'}; Python {platform.python_version()}, {versions}"
     )
+
+
+def _gpus() -> list[str]:
+    # nvidia-smi, not a framework: importing TensorFlow here would start its GPU runtime in the benchmark's process.
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):  # no NVIDIA driver: no GPU this benchmark can use
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def now() -> str:
@@ -130,7 +137,7 @@ def render(section: Section) -> str:
     return "\n".join(lines)
 
 
-ORDER = ("pipeline", "harness", "cache", "asha", "e2e")
+ORDER = ("pipeline", "harness", "cache", "asha", "e2e", "gpu")
 
 
 def update_results(sections: list[Section], path: Path = RESULTS) -> Path:

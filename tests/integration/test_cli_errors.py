@@ -58,6 +58,7 @@ CASES = {
     "bad-storage-uri": (lambda t: ["--storage-path", "nosuchscheme://bucket/ray"], "--storage-path nosuchscheme://"),
     "gpus-above-one-fractional": (lambda t: ["--gpus-per-trial", "1.5"], "whole number of GPUs"),
     "negative-max-failures": (lambda t: ["--max-failures", "-1"], "--max-failures must be at least 0"),
+    "zero-steps-per-execution": (lambda t: ["--steps-per-execution", "0"], "--steps-per-execution must be at least 1"),
     "resume-unknown": (lambda t: ["--resume", "nope"], "no run named 'nope' to resume"),
 }
 
@@ -96,5 +97,5 @@ def test_help_documents_every_flag(tmp_path):
     assert result.returncode == 0
     for flag in ("--dataset", "--space", "--budget", "--num-samples", "--max-concurrent", "--cpus-per-trial",
                  "--gpus-per-trial", "--sampler", "--scheduler", "--weights", "--data-dir", "--results", "--db",
-                 "--seed", "--name", "--address", "--storage-path", "--precision", "--max-failures", "--resume"):
+                 "--seed", "--name", "--address", "--storage-path", "--precision", "--steps-per-execution", "--max-failures", "--resume"):
         assert flag in result.stdout

@@ -29,7 +29,8 @@ def trials(workdir) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def digits_run(workdir):
     result = run_cli("runners.search", *TINY, "--space", "custom_cnn", "--num-samples", "3",
-                     "--max-concurrent", "2", "--scheduler", "fifo", "--name", "digits-e2e", cwd=workdir)
+                     "--max-concurrent", "2", "--scheduler", "fifo", "--steps-per-execution", "2", "--name", "digits-e2e",
+                     cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 

@@ -20,6 +20,7 @@ def test_gpu_trials_grow_memory_and_use_mixed_precision_and_xla_by_default():
     settings = gpu_settings(0.25)
     assert settings.use_gpu and settings.memory_growth and settings.mixed_precision and settings.jit_compile
     assert settings.dtype_policy == "mixed_float16"
+    assert settings.eval_batch_size == 256
     assert trial_resources(2, settings) == {"cpu": 2, "gpu": 0.25}
 
 

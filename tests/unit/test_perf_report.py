@@ -47,4 +47,41 @@ def test_an_unknown_item_is_a_one_line_error(tmp_path):
 
     result = run_cli("benchmarks.perf", "--only", "pipline", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: unknown item(s) pipline; choose from pipeline, harness, cache, asha, e2e"
+    assert result.stderr.strip() == "error: unknown item(s) pipline; choose from pipeline, harness, cache, asha, e2e, gpu"
+
+
+def test_the_gpu_item_measures_every_variant_once_and_goes_on_where_it_stopped(tmp_path, monkeypatch):
+    # On this CPU, through the same code a GPU node runs: only that it measures, reports and resumes is checked.
+    import keras
+
+    from benchmarks.perf import gpu_bench
+
+    raw = tmp_path / "gpu.json"
+    section, results = gpu_bench.run(models=["custom_cnn"], image_size=16, batch_size=4, steps=2, epochs=2,
+                                     eval_batches=(4, 8), raw=raw, command="cmd", log=lambda line: None)
+    variants = [v for v in gpu_bench.VARIANTS if keras.backend.backend() == "tensorflow" or not v.tensorflow_only]
+    assert set(results) == {f"custom_cnn/{v.key}" for v in variants}
+    assert all(r["images_per_second"] > 0 and len(r["epoch_seconds"]) == 2 for r in results.values())
+    assert {"eval_images_per_second_4", "eval_images_per_second_8"} <= set(results["custom_cnn/mixed+steps"])
+    measures = [row.measure for row in section.rows]
+    assert "custom CNN: mixed float16 / float32, training" in measures
+    assert "custom CNN: evaluation batch 8 / 4" in measures
+    assert section.key == "gpu" and "Keras" in section.setup
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(gpu_bench, "measure", not_again)
+    _, again = gpu_bench.run(models=["custom_cnn"], image_size=16, batch_size=4, steps=2, epochs=2, raw=raw,
+                             log=lambda line: None)
+    assert again == results
+
+
+def test_the_gpu_item_without_a_gpu_or_with_an_unknown_model_is_one_line(tmp_path):
+    from helpers import run_cli
+
+    for args, message in ((["--only", "gpu"], "error: the gpu item needs a GPU"),
+                          (["--only", "gpu", "--gpu-models", "vgg"], "error: unknown --gpu-models vgg")):
+        result = run_cli("benchmarks.perf", *args, "--workdir", str(tmp_path / "work"), cwd=tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(message), result.stderr

@@ -36,6 +36,14 @@ def test_a_custom_cnn_learns_digits_and_reports_every_epoch():
     assert max(r["val_accuracy"] for r in reports) > 0.3
 
 
+def test_steps_per_execution_and_the_eval_batch_reach_keras():
+    data = load_dataset("digits", max_examples=(128, 64, 64))
+    reports = []
+    model, _ = train_trial(CNN, data, TrainSettings(epochs=2, image_size=16, steps_per_execution=3, eval_batch_size=64),
+                           on_epoch=lambda m, model: reports.append(m))
+    assert model.steps_per_execution == 3 and [r["epoch"] for r in reports] == [1, 2]
+
+
 def test_a_diverging_loss_fails_the_trial_with_that_reason():
     data = load_dataset("digits", max_examples=(128, 64, 64))
     with pytest.raises(NonFiniteLossError, match="training loss became nan"):
