@@ -3,15 +3,21 @@
 A policy is a name from :data:`POLICIES`, or an explicit list of augmentation names
 (:data:`AUGMENTATIONS`), as a sequence or a comma-joined string (``"flip,zoom"``): the
 string form is what reference recipes use, so it fits the database's ``augmentation`` column.
+
+Consecutive geometric augmentations (flips, rotation, zoom, shear, translation) are fused into one
+:class:`RandomAffine`: their transforms compose into one matrix per image, so the batch is resampled once
+instead of once per layer. Keras's own layers resample each time, and on a CPU that shares its cores with
+training the difference shows (``python -m benchmarks.perf --only pipeline``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
 
-__all__ = ["AUGMENTATIONS", "POLICIES", "SaltAndPepper", "build_augmentation"]
+__all__ = ["AUGMENTATIONS", "GEOMETRIC", "POLICIES", "RandomAffine", "SaltAndPepper", "build_augmentation"]
 
 
 @keras.saving.register_keras_serializable(package="transfer_search")
@@ -40,6 +46,86 @@ class SaltAndPepper(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "value_range": self.value_range, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="transfer_search")
+class RandomAffine(keras.layers.Layer):
+    """Random flips, rotation, zoom, shear and translation as one affine resampling per image (training only).
+
+    Ranges follow the Keras layers they replace: ``rotation`` is a fraction of a full turn (0.1: up to 36
+    degrees either way), ``zoom`` a fraction of the size (0.15: 85% to 115%, the same factor for both sides),
+    ``shear`` a shear intensity, ``translation`` a fraction of the height and width. ``steps`` lists the
+    transforms in the order they apply; empty areas are filled by reflection, with bilinear interpolation.
+    """
+
+    STEPS = ("flip", "vertical_flip", "rotation", "zoom", "shear", "translation")
+
+    def __init__(self, steps: Sequence[str] = ("flip",), rotation: float = 0.1, zoom: float = 0.15,
+                 shear: float = 0.2, translation: float = 0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        unknown = [step for step in steps if step not in self.STEPS]
+        if unknown:
+            raise ValueError(f"unknown geometric augmentation(s) {unknown}; choose from {list(self.STEPS)}")
+        self.steps = tuple(steps)
+        self.rotation, self.zoom, self.shear, self.translation = rotation, zoom, shear, translation
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _uniform(self, n, bound):
+        return keras.random.uniform((n,), -bound, bound, seed=self.seed_generator)
+
+    def _matrix(self, n, height, width):
+        """Per image, the 3x3 map from an output pixel (x, y, 1) to the input pixel it samples."""
+        ops = keras.ops
+        one, zero = ops.ones((n,)), ops.zeros((n,))
+
+        def stack(rows):
+            return ops.stack([ops.stack(row, axis=-1) for row in rows], axis=-2)
+
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        # Every step acts about the image's centre: shift the centre to the origin, transform, shift back.
+        to_centre = stack([[one, zero, -cx * one], [zero, one, -cy * one], [zero, zero, one]])
+        from_centre = stack([[one, zero, cx * one], [zero, one, cy * one], [zero, zero, one]])
+        matrix = None
+        for step in self.steps:
+            if step in ("flip", "vertical_flip"):
+                sign = ops.where(keras.random.uniform((n,), seed=self.seed_generator) < 0.5, -1.0, 1.0)
+                sx, sy = (sign, one) if step == "flip" else (one, sign)
+                linear = stack([[sx, zero, zero], [zero, sy, zero], [zero, zero, one]])
+            elif step == "rotation":
+                angle = self._uniform(n, self.rotation * 2 * math.pi)
+                cos, sin = ops.cos(angle), ops.sin(angle)
+                linear = stack([[cos, -sin, zero], [sin, cos, zero], [zero, zero, one]])
+            elif step == "zoom":
+                factor = 1 + self._uniform(n, self.zoom)  # above 1 samples a larger area: zooms out
+                linear = stack([[factor, zero, zero], [zero, factor, zero], [zero, zero, one]])
+            elif step == "shear":
+                shear_x, shear_y = self._uniform(n, self.shear), self._uniform(n, self.shear)
+                linear = stack([[one, shear_x, zero], [shear_y, one, zero], [zero, zero, one]])
+            else:  # translation: the output pixel samples the input shifted by a fraction of the size
+                dx, dy = self._uniform(n, self.translation) * width, self._uniform(n, self.translation) * height
+                linear = stack([[one, zero, -dx], [zero, one, -dy], [zero, zero, one]])
+            step_map = ops.matmul(from_centre, ops.matmul(linear, to_centre))
+            # The first step's map is applied last to the pixel coordinates: output -> ... -> input.
+            matrix = step_map if matrix is None else ops.matmul(matrix, step_map)
+        return matrix
+
+    def call(self, images, training=True):
+        if not training or not self.steps:
+            return images
+        ops = keras.ops
+        shape = ops.shape(images)
+        matrix = self._matrix(shape[0], images.shape[1], images.shape[2])
+        transform = ops.reshape(matrix, (-1, 9))[:, :8]
+        return ops.image.affine_transform(images, ops.cast(transform, "float32"), interpolation="bilinear",
+                                          fill_mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "steps": list(self.steps), "rotation": self.rotation, "zoom": self.zoom,
+                "shear": self.shear, "translation": self.translation, "seed": self.seed}
 
 
 def _random_crop(image_size: int, seed: int | None) -> keras.layers.Layer:
@@ -96,10 +182,26 @@ def resolve_policy(policy: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
+# Geometric augmentations that RandomAffine fuses, with the Keras layers' ranges above.
+GEOMETRIC = RandomAffine.STEPS
+
+
 def build_augmentation(policy: str | Sequence[str], image_size: int, seed: int | None = None) -> keras.Sequential | None:
-    """The augmentation pipeline for ``policy``, or None when it does nothing."""
+    """The augmentation pipeline for ``policy``, or None when it does nothing.
+
+    Runs of consecutive geometric augmentations become one :class:`RandomAffine`; the rest are Keras layers.
+    """
     names = resolve_policy(policy)
     if not names:
         return None
-    layers = [AUGMENTATIONS[n](image_size, None if seed is None else seed + i) for i, n in enumerate(names)]
+    layers, run = [], []
+    for i, name in enumerate([*names, None]):
+        if name in GEOMETRIC:
+            run.append(name)
+            continue
+        if run:
+            layers.append(RandomAffine(run, seed=None if seed is None else seed + i - len(run)))
+            run = []
+        if name is not None:
+            layers.append(AUGMENTATIONS[name](image_size, None if seed is None else seed + i))
     return keras.Sequential(layers, name="augmentation")

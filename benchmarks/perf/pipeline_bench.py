@@ -76,8 +76,38 @@ def measure(hparams: dict[str, Any], data: PreparedDataset, *, image_size: int, 
     }
 
 
+def augmentation_seconds(policy: str, *, image_size: int, batch_size: int, calls: int = 50) -> dict[str, float]:
+    """Seconds per batch of ``policy``'s augmentation alone, as built (geometric steps fused into one resampling)
+    and as one Keras layer per augmentation: the median of ``calls`` compiled calls on random pixels."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.augmentation import AUGMENTATIONS, build_augmentation, resolve_policy
+
+    images = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3)), tf.float32)
+    layers = {
+        "fused": build_augmentation(policy, image_size, 0),
+        "keras_layers": keras.Sequential([AUGMENTATIONS[n](image_size, i) for i, n in enumerate(resolve_policy(policy))]),
+    }
+    seconds = {}
+    for name, layer in layers.items():
+        step = tf.function(lambda x, layer=layer: layer(x, training=True))
+        step(images)  # traces
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            step(images).numpy()
+            times.append(time.perf_counter() - start)
+        seconds[name] = statistics.median(times)
+    return seconds
+
+
 def run(data: PreparedDataset, *, image_size: int, batch_size: int, rounds: int, command: str) -> tuple[Section, dict]:
     rows, raw = [], {}
+    cost = raw["light_augmentation_s_per_batch"] = augmentation_seconds("light", image_size=image_size, batch_size=batch_size)
+    rows.append(Row(f"light augmentation alone (flip, translation, zoom), ms per batch: one fused resampling / "
+                    f"one Keras layer each", f"{cost['fused'] * 1e3:.1f} / {cost['keras_layers'] * 1e3:.1f}"))
     for name, hparams in CONFIGS:
         m = measure(hparams, data, image_size=image_size, batch_size=batch_size, rounds=rounds)
         raw[hparams["backbone"] + "/" + hparams["augmentation"]] = m

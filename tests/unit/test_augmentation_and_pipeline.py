@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.augmentation import AUGMENTATIONS, POLICIES, SaltAndPepper, build_augmentation, resolve_policy
+from benchmarks.augmentation import AUGMENTATIONS, POLICIES, RandomAffine, SaltAndPepper, build_augmentation, resolve_policy
 from benchmarks.datasets import load_dataset
 from benchmarks.pipeline import make_dataset
 
@@ -77,3 +77,42 @@ def test_explicit_augmentation_lists_and_shear():
     images = tf.random.uniform((4, 32, 32, 3), 0, 255, seed=1)
     out = build_augmentation("shear,vertical_flip", 32, seed=0)(images, training=True)
     assert out.shape == images.shape and float(tf.reduce_max(out)) <= 255 + 1e-3
+
+
+def test_consecutive_geometric_augmentations_become_one_affine_resampling():
+    strong = build_augmentation("strong", 32, seed=0)
+    kinds = [type(layer).__name__ for layer in strong.layers]
+    assert kinds == ["RandomAffine", "RandomBrightness", "RandomContrast", "Sequential", "SaltAndPepper"]
+    assert strong.layers[0].steps == ("flip", "rotation", "zoom", "translation")
+    mixed = build_augmentation("zoom,brightness,shear,vertical_flip", 32, seed=0)
+    assert [getattr(layer, "steps", None) for layer in mixed.layers] == [("zoom",), None, ("shear", "vertical_flip")]
+
+
+def test_the_affine_flip_mirrors_about_half_the_images_exactly():
+    images = tf.random.uniform((64, 24, 24, 3), 0, 255, seed=2)
+    out = RandomAffine(["flip"], seed=1)(images, training=True).numpy()
+    mirrored = [np.allclose(o, x[:, ::-1], atol=1e-3) for o, x in zip(out, images.numpy())]
+    same = [np.allclose(o, x, atol=1e-3) for o, x in zip(out, images.numpy())]
+    assert all(m != s for m, s in zip(mirrored, same)) and 16 < sum(mirrored) < 48
+
+
+def test_the_affine_zoom_and_translation_move_pixels_within_their_ranges():
+    square = np.zeros((32, 24, 24, 1), "float32")
+    square[:, 8:16, 8:16] = 255
+    areas = (RandomAffine(["zoom"], zoom=0.5, seed=3)(tf.constant(square), training=True).numpy() > 127).sum(axis=(1, 2, 3))
+    assert areas.min() < 64 < areas.max()  # zoomed out and in
+    dot = np.zeros((32, 24, 24, 1), "float32")
+    dot[:, 12, 12] = 255
+    out = RandomAffine(["translation"], translation=0.125, seed=2)(tf.constant(dot), training=True).numpy()
+    rows, cols = np.unravel_index(out[..., 0].reshape(32, -1).argmax(axis=1), (24, 24))
+    assert np.abs(rows - 12).max() <= 3 and np.abs(cols - 12).max() <= 3 and (rows != 12).any()
+
+
+def test_the_affine_layer_is_identity_outside_training_and_round_trips_its_config():
+    images = tf.random.uniform((2, 16, 16, 3), 0, 255, seed=1)
+    layer = RandomAffine(["rotation", "shear"], rotation=0.2, seed=5)
+    np.testing.assert_array_equal(layer(images, training=False), images)
+    again = RandomAffine.from_config(layer.get_config())
+    assert again.steps == ("rotation", "shear") and again.rotation == 0.2
+    with pytest.raises(ValueError, match="unknown geometric augmentation"):
+        RandomAffine(["crop"])
