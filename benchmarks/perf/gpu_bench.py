@@ -54,6 +54,13 @@ VARIANTS = (
 )
 
 
+EVAL_VARIANT = VARIANTS[2]  # mixed float16 with steps_per_execution: the fastest training settings overall
+
+
+def _summary(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+
+
 def gpu_names() -> list[str]:
     """The GPUs this process's Keras backend sees, by name; empty without one."""
     import keras
@@ -101,10 +108,7 @@ def _images(count: int, image_size: int, num_classes: int) -> tuple[np.ndarray, 
     return x, rng.integers(0, num_classes, size=count).astype(np.int32)
 
 
-def measure(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray, *, batch_size: int, epochs: int,
-            eval_batches: Sequence[int] = ()) -> dict[str, Any]:
-    """Train ``model_name`` (every layer trainable) for ``epochs`` on ``x``; time each epoch and, optionally,
-    a second ``evaluate`` at each of ``eval_batches``."""
+def _compiled_model(model_name: str, variant: Variant, image_size: int, num_classes: int):
     import keras
 
     from benchmarks.models import build_model
@@ -112,24 +116,44 @@ def measure(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray, *, 
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy(variant.policy)
     keras.utils.set_random_seed(0)
+    model = build_model({"backbone": model_name, **HPARAMS}, num_classes=num_classes, image_size=image_size, weights=None)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=variant.jit_compile, steps_per_execution=variant.steps_per_execution)
+    return model
+
+
+def measure(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray, *, batch_size: int,
+            epochs: int) -> dict[str, Any]:
+    """Train ``model_name`` (every layer trainable) for ``epochs`` on ``x`` and time each epoch."""
+    import keras
+
     try:
-        model = build_model({"backbone": model_name, **HPARAMS}, num_classes=int(y.max()) + 1,
-                            image_size=x.shape[1], weights=None)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], jit_compile=variant.jit_compile,
-                      steps_per_execution=variant.steps_per_execution)
+        model = _compiled_model(model_name, variant, x.shape[1], int(y.max()) + 1)
         times = _EpochTimes()
         history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0,
                             callbacks=[times.callback])
-        result: dict[str, Any] = {
+        return {
             "epoch_seconds": times.seconds,
             "images_per_second": len(x) / min(times.seconds[1:]),
             "first_epoch_seconds": times.seconds[0],  # compilation included
             "final_loss": float(history.history["loss"][-1]),
         }
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def measure_evaluation(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray,
+                       eval_batches: Sequence[int]) -> dict[str, float]:
+    """Images per second of the second ``evaluate`` over ``x`` (the first compiles) at each batch size.
+    Untrained weights: the time of a forward pass does not depend on them."""
+    import keras
+
+    try:
+        model = _compiled_model(model_name, variant, x.shape[1], int(y.max()) + 1)
+        result = {}
         for eval_batch in eval_batches:
             seconds = []
-            for _ in range(2):  # the first call compiles
+            for _ in range(2):
                 start = time.perf_counter()
                 model.evaluate(x, y, batch_size=eval_batch, verbose=0)
                 seconds.append(time.perf_counter() - start)
@@ -140,7 +164,7 @@ def measure(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray, *, 
 
 
 def run(*, models: Sequence[str] = MODELS, image_size: int = 224, batch_size: int = 64, steps: int = 64,
-        epochs: int = 4, eval_batches: Sequence[int] = (64, 256), raw: Path | None = None, command: str = "",
+        epochs: int = 4, eval_batches: Sequence[int] = (64, 128, 256), raw: Path | None = None, command: str = "",
         log: Callable[[str], None] = print) -> tuple[Section, dict[str, Any]]:
     """Measure every variant on every model; return the section for RESULTS.md and the raw figures."""
     import keras
@@ -156,12 +180,10 @@ def run(*, models: Sequence[str] = MODELS, image_size: int = 224, batch_size: in
             if key in results:
                 continue
             started = time.perf_counter()
-            evals = eval_batches if variant.key == "mixed+steps" else ()
             try:
-                results[key] = measure(model_name, variant, x, y, batch_size=batch_size, epochs=epochs,
-                                       eval_batches=evals)
+                results[key] = measure(model_name, variant, x, y, batch_size=batch_size, epochs=epochs)
             except Exception as error:  # one failing variant (out of memory, say) must not lose the others
-                results[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"}
+                results[key] = {"error": _summary(error)}
             done = results[key]
             figure = (f"{done['images_per_second']:,.0f} img/s, first epoch {done['first_epoch_seconds']:.1f} s"
                       if "error" not in done else done["error"])
@@ -169,12 +191,26 @@ def run(*, models: Sequence[str] = MODELS, image_size: int = 224, batch_size: in
                 f"({time.perf_counter() - started:.0f} s)")
             if raw is not None:
                 raw.write_text(json.dumps(results, indent=1))
+        key = f"{model_name}/eval"
+        missing = [b for b in eval_batches if f"eval_images_per_second_{b}" not in results.get(key, {})]
+        if missing:
+            started = time.perf_counter()
+            try:
+                figures = measure_evaluation(model_name, EVAL_VARIANT, x, y, missing)
+            except Exception as error:
+                figures = {"error": _summary(error)}
+            results[key] = {**results.get(key, {}), **figures}
+            log(f"gpu: {LABELS.get(model_name, model_name)}, evaluation, {EVAL_VARIANT.describe()}: "
+                + (figures.get("error") or ", ".join(f"batch {b} {figures[f'eval_images_per_second_{b}']:,.0f} img/s" for b in missing))
+                + f" ({time.perf_counter() - started:.0f} s)")
+            if raw is not None:
+                raw.write_text(json.dumps(results, indent=1))
     setup = (
         f"Keras {keras.__version__} on {backend}, {', '.join(gpus) or 'no GPU'}. Each model built as a trial builds it "
         f"(`benchmarks.models.build_model`, every layer trainable, {image_size}px, 10 classes), trained for {epochs} epochs of "
         f"{steps} batches of {batch_size} random images held in host memory, so that only the model's step is timed. "
         "Throughput is the fastest epoch after the first (the first compiles); evaluation throughput is the second "
-        "`evaluate` over the same images. Mixed precision is Keras's `mixed_float16` policy, as `--precision mixed` "
+        f"`evaluate` over the same images ({EVAL_VARIANT.describe()}). Mixed precision is Keras's `mixed_float16` policy, as `--precision mixed` "
         "sets it; `mixed_bfloat16` is shown for comparison."
         + ("" if backend == "tensorflow" else " JAX compiles every step with XLA, so XLA on/off is not measured here.")
     )
@@ -209,8 +245,11 @@ def _section(results: dict[str, Any], models: Sequence[str], variants: Sequence[
                             f"{fast['images_per_second'] / base['images_per_second']:.2f}x"))
             rows.append(Row(f"{label}: first epoch, compilation included, float32 / mixed with steps",
                             f"{base['first_epoch_seconds']:.1f} s / {fast['first_epoch_seconds']:.1f} s"))
-        if len(eval_batches) >= 2 and all(f"eval_images_per_second_{b}" in fast for b in eval_batches):
-            small, large = eval_batches[0], eval_batches[-1]
-            a, b = fast[f"eval_images_per_second_{large}"], fast[f"eval_images_per_second_{small}"]
-            rows.append(Row(f"{label}: evaluation batch {large} / {small}", f"{a / b:.2f}x ({a:,.0f} / {b:,.0f} img/s)"))
+        evaluation = results.get(f"{model}/eval", {})
+        if len(eval_batches) >= 2 and all(f"eval_images_per_second_{b}" in evaluation for b in eval_batches):
+            speeds = [evaluation[f"eval_images_per_second_{b}"] for b in eval_batches]
+            rows.append(Row(f"{label}: evaluation, img/s at batch {' / '.join(map(str, eval_batches))}",
+                            " / ".join(f"{v:,.0f}" for v in speeds)
+                            + "; " + ", ".join(f"{b} / {a}: {speeds[j + 1] / speeds[j]:.2f}x"
+                                               for j, (a, b) in enumerate(zip(eval_batches, eval_batches[1:])))))
     return Section("gpu", "6. GPU trial settings", command, setup, rows)
