@@ -54,7 +54,7 @@ VARIANTS = (
 )
 
 
-EVAL_VARIANT = VARIANTS[2]  # mixed float16 with steps_per_execution: the fastest training settings overall
+EVAL_VARIANT = VARIANTS[2]  # evaluation is timed under mixed float16 with steps_per_execution
 
 
 def _summary(error: BaseException) -> str:
@@ -174,37 +174,32 @@ def run(*, models: Sequence[str] = MODELS, image_size: int = 224, batch_size: in
     results: dict[str, Any] = json.loads(raw.read_text()) if raw is not None and raw.exists() else {}
     x, y = _images(batch_size * steps, image_size, 10)
     variants = [v for v in VARIANTS if backend == "tensorflow" or not v.tensorflow_only]
+
+    def record(key: str, take: Callable[[], dict[str, Any]], describe: Callable[[dict[str, Any]], str]) -> None:
+        started = time.perf_counter()
+        try:
+            figures = take()
+        except Exception as error:  # one failing measurement (out of memory, say) must not lose the others
+            figures = {"error": _summary(error)}
+        results[key] = {**results.get(key, {}), **figures}
+        log(f"gpu: {figures.get('error') or describe(figures)} ({time.perf_counter() - started:.0f} s)")
+        if raw is not None:
+            raw.write_text(json.dumps(results, indent=1))
+
     for model_name in models:
+        label = LABELS.get(model_name, model_name)
         for variant in variants:
-            key = f"{model_name}/{variant.key}"
-            if key in results:
-                continue
-            started = time.perf_counter()
-            try:
-                results[key] = measure(model_name, variant, x, y, batch_size=batch_size, epochs=epochs)
-            except Exception as error:  # one failing variant (out of memory, say) must not lose the others
-                results[key] = {"error": _summary(error)}
-            done = results[key]
-            figure = (f"{done['images_per_second']:,.0f} img/s, first epoch {done['first_epoch_seconds']:.1f} s"
-                      if "error" not in done else done["error"])
-            log(f"gpu: {LABELS.get(model_name, model_name)}, {variant.describe()}: {figure} "
-                f"({time.perf_counter() - started:.0f} s)")
-            if raw is not None:
-                raw.write_text(json.dumps(results, indent=1))
-        key = f"{model_name}/eval"
-        missing = [b for b in eval_batches if f"eval_images_per_second_{b}" not in results.get(key, {})]
+            if f"{model_name}/{variant.key}" not in results:
+                record(f"{model_name}/{variant.key}",
+                       lambda: measure(model_name, variant, x, y, batch_size=batch_size, epochs=epochs),
+                       lambda f: f"{label}, {variant.describe()}: {f['images_per_second']:,.0f} img/s, "
+                                 f"first epoch {f['first_epoch_seconds']:.1f} s")
+        missing = [b for b in eval_batches
+                   if f"eval_images_per_second_{b}" not in results.get(f"{model_name}/eval", {})]
         if missing:
-            started = time.perf_counter()
-            try:
-                figures = measure_evaluation(model_name, EVAL_VARIANT, x, y, missing)
-            except Exception as error:
-                figures = {"error": _summary(error)}
-            results[key] = {**results.get(key, {}), **figures}
-            log(f"gpu: {LABELS.get(model_name, model_name)}, evaluation, {EVAL_VARIANT.describe()}: "
-                + (figures.get("error") or ", ".join(f"batch {b} {figures[f'eval_images_per_second_{b}']:,.0f} img/s" for b in missing))
-                + f" ({time.perf_counter() - started:.0f} s)")
-            if raw is not None:
-                raw.write_text(json.dumps(results, indent=1))
+            record(f"{model_name}/eval", lambda: measure_evaluation(model_name, EVAL_VARIANT, x, y, missing),
+                   lambda f: f"{label}, evaluation, {EVAL_VARIANT.describe()}: "
+                             + ", ".join(f"batch {b} {f[f'eval_images_per_second_{b}']:,.0f} img/s" for b in missing))
     setup = (
         f"Keras {keras.__version__} on {backend}, {', '.join(gpus) or 'no GPU'}. Each model built as a trial builds it "
         f"(`benchmarks.models.build_model`, every layer trainable, {image_size}px, 10 classes), trained for {epochs} epochs of "
