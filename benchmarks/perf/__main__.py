@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.perf import gpu_bench
 from benchmarks.perf.report import RESULTS, Section, load_average, machine, now, table, update_results
 
 ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu")
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
     p.add_argument("--e2e-budget", default="smoke", help="budget of the end-to-end searches (small takes hours on 2 cores)")
     p.add_argument("--e2e-args", default="", help="extra runners.search flags for the end-to-end searches")
-    p.add_argument("--gpu-models", default="custom_cnn,mobilenet_v2,efficientnet_b0,resnet50",
+    p.add_argument("--gpu-models", default=",".join(gpu_bench.MODELS),
                    help="models of the gpu item (default: all four)")
     p.add_argument("--gpu-raw", help="the gpu item's figures as JSON: read first (what it holds is not measured again), "
                    "written after every measurement (default WORKDIR/gpu.json)")
@@ -39,12 +40,6 @@ def _load(dataset: str, data_dir: str | None, max_examples):
     from benchmarks.datasets import load_dataset
 
     return load_dataset(dataset, data_dir=data_dir, max_examples=max_examples, seed=0)
-
-
-def _has_gpu() -> bool:
-    from benchmarks.perf.gpu_bench import gpu_names
-
-    return bool(gpu_names())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown --gpu-models {', '.join(unknown)}; choose from {', '.join(list_models())}", file=sys.stderr)
         return 2
-    if set(items) - {"gpu"} or os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if set(items) - {"gpu"} or backend == "tensorflow":
         from runners._quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-    if "gpu" in items and not _has_gpu():
+    if "gpu" in items and not gpu_bench.gpu_names():
         print("error: the gpu item needs a GPU that Keras can use, and this machine has none; "
               "run it on a GPU node (KERAS_BACKEND=jax where TensorFlow is not installed)", file=sys.stderr)
         return 2
@@ -77,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = shlex.join(["python", "-m", "benchmarks.perf", *sys.argv[1:]] if argv is None else
                          ["python", "-m", "benchmarks.perf", *argv])
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        command = f"KERAS_BACKEND={shlex.quote(os.environ['KERAS_BACKEND'])} {command}"
+    if backend != "tensorflow":
+        command = f"KERAS_BACKEND={shlex.quote(backend)} {command}"
     quick = args.quick
     dataset = "digits" if quick else args.dataset
     data_dir = None if quick else args.data_dir
@@ -153,8 +149,6 @@ def main(argv: list[str] | None = None) -> int:
         done(section, load)
 
     if "gpu" in items:
-        from benchmarks.perf import gpu_bench
-
         load = load_average()
         section, raw["gpu"] = gpu_bench.run(
             models=gpu_models, raw=Path(args.gpu_raw) if args.gpu_raw else workdir / "gpu.json", command=command,
