@@ -20,6 +20,13 @@ import keras
 __all__ = ["AUGMENTATIONS", "GEOMETRIC", "POLICIES", "RandomAffine", "SaltAndPepper", "build_augmentation"]
 
 
+# The geometric ranges, shared by the Keras layers below and the fused RandomAffine.
+ROTATION = 0.1  # fraction of a full turn
+ZOOM = 0.15  # fraction of the size
+SHEAR = 0.2  # shear intensity
+TRANSLATION = 0.1  # fraction of the height and width
+
+
 @keras.saving.register_keras_serializable(package="transfer_search")
 class SaltAndPepper(keras.layers.Layer):
     """Set a random ``rate`` of pixels to black or white (training only)."""
@@ -60,8 +67,8 @@ class RandomAffine(keras.layers.Layer):
 
     STEPS = ("flip", "vertical_flip", "rotation", "zoom", "shear", "translation")
 
-    def __init__(self, steps: Sequence[str] = ("flip",), rotation: float = 0.1, zoom: float = 0.15,
-                 shear: float = 0.2, translation: float = 0.1, seed=None, **kwargs):
+    def __init__(self, steps: Sequence[str] = ("flip",), rotation: float = ROTATION, zoom: float = ZOOM,
+                 shear: float = SHEAR, translation: float = TRANSLATION, seed=None, **kwargs):
         super().__init__(**kwargs)
         unknown = [step for step in steps if step not in self.STEPS]
         if unknown:
@@ -141,10 +148,10 @@ def _random_crop(image_size: int, seed: int | None) -> keras.layers.Layer:
 AUGMENTATIONS = {
     "flip": lambda size, seed: keras.layers.RandomFlip("horizontal", seed=seed),
     "vertical_flip": lambda size, seed: keras.layers.RandomFlip("vertical", seed=seed),
-    "rotation": lambda size, seed: keras.layers.RandomRotation(0.1, seed=seed),
-    "zoom": lambda size, seed: keras.layers.RandomZoom(0.15, seed=seed),
-    "shear": lambda size, seed: keras.layers.RandomShear(0.2, 0.2, seed=seed),
-    "translation": lambda size, seed: keras.layers.RandomTranslation(0.1, 0.1, seed=seed),
+    "rotation": lambda size, seed: keras.layers.RandomRotation(ROTATION, seed=seed),
+    "zoom": lambda size, seed: keras.layers.RandomZoom(ZOOM, seed=seed),
+    "shear": lambda size, seed: keras.layers.RandomShear(SHEAR, SHEAR, seed=seed),
+    "translation": lambda size, seed: keras.layers.RandomTranslation(TRANSLATION, TRANSLATION, seed=seed),
     "brightness": lambda size, seed: keras.layers.RandomBrightness(0.2, value_range=(0, 255), seed=seed),
     "contrast": lambda size, seed: keras.layers.RandomContrast(0.2, seed=seed),
     "crop": _random_crop,
@@ -182,7 +189,7 @@ def resolve_policy(policy: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-# Geometric augmentations that RandomAffine fuses, with the Keras layers' ranges above.
+# Geometric augmentations that RandomAffine fuses, with the same ranges as the Keras layers above.
 GEOMETRIC = RandomAffine.STEPS
 
 
