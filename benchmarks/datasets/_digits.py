@@ -6,7 +6,6 @@ import io
 
 import numpy as np
 from PIL import Image
-from sklearn.datasets import load_digits
 
 from benchmarks.datasets._types import PreparedDataset, Split, carve
 
@@ -19,6 +18,9 @@ def _png(pixels: np.ndarray) -> bytes:
 
 def load_digits_dataset(*, validation_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0) -> PreparedDataset:
     """1,797 grey 8x8 digit images as PNG bytes; the input pipeline upscales them."""
+    # Imported here: scikit-learn takes about a second to import, and trial workers never need it.
+    from sklearn.datasets import load_digits
+
     digits = load_digits()
     pixels = np.clip(digits.images * (255.0 / 16.0), 0, 255).astype(np.uint8)
     items = np.array([_png(p) for p in pixels], dtype=object)

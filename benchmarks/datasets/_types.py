@@ -4,7 +4,6 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from benchmarks.errors import UserError
 
@@ -96,6 +95,8 @@ def carve(split: Split, fraction: float, seed: int, what: str) -> tuple[Split, S
             f"too few images ({len(labels)}) to carve a {what} split with every one of "
             f"{n_classes} classes on both sides; add images or lower the split fraction"
         )
+    from sklearn.model_selection import train_test_split  # here: trial workers unpickle this module, never carve
+
     rest, carved = train_test_split(
         np.arange(len(labels)), test_size=n_carved, stratify=labels, random_state=seed
     )
@@ -116,6 +117,8 @@ def limit(split: Split, max_examples: int | None, seed: int) -> Split:
     if (counts[counts > 0] < 2).any():
         rng = np.random.default_rng(seed)
         return split.take(np.sort(rng.choice(len(split), max_examples, replace=False)))
+    from sklearn.model_selection import train_test_split
+
     keep, _ = train_test_split(
         np.arange(len(split)), train_size=max_examples, stratify=split.labels, random_state=seed
     )

@@ -168,3 +168,15 @@ def test_limit_is_seeded():
     a, b = limit(split, 20, seed=1), limit(split, 20, seed=1)
     np.testing.assert_array_equal(a.items, b.items)
     assert np.bincount(a.labels).tolist() == [5, 5, 5, 5]
+
+
+def test_trial_workers_do_not_import_scikit_learn_datasets_or_model_selection():
+    # Every trial is a fresh process that unpickles its PreparedDataset (so imports benchmarks.datasets);
+    # those two scikit-learn packages cost it about a second and only the driver uses them.
+    import subprocess
+    import sys
+
+    code = ("import sys, runners.trainable; "
+            "print(sorted(m for m in ('sklearn.datasets', 'sklearn.model_selection') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
