@@ -118,6 +118,22 @@ def _trial_seconds(run: SearchRun, results: Path) -> float:
     return sum(totals) / len(totals) if totals else float("nan")
 
 
+def _trial_startup(concurrent: int, log: Path) -> list[Row]:
+    """The row that splits a trial's fixed cost: ``python -m benchmarks.perf.trial_startup``, in its own process."""
+    command = [sys.executable, "-m", "benchmarks.perf.trial_startup", "--concurrent", str(concurrent)]
+    done = subprocess.run(command, capture_output=True, text=True, env=_env())
+    log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} exited with {done.returncode}; see {log}")
+    f = json.loads(done.stdout.strip().splitlines()[-1])
+    return [Row(
+        f"fixed cost of a trial: Ray Tune starting and stopping its process / importing TensorFlow, Keras and this "
+        f"project there (`{_short(command)}`: {f['trials']} trials that sleep {f['seconds']} s)",
+        f"{f['tune_s_per_trial_reuse_false']:.1f} s / {f['import_s']:.1f} s (Ray Tune with `reuse_actors=True`: "
+        f"{f['tune_s_per_trial_reuse_true']:.1f} s)",
+    )]
+
+
 def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scale], max_concurrent: int,
             workdir: Path, command: str) -> tuple[Section, dict, SearchRun]:
     """Item 2 at each scale: a FIFO search through the real CLI, then the plain loop on its configurations.
@@ -128,7 +144,7 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
 
     results = workdir / "results"
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    rows, raw, notes, first = [], {}, [], None
+    rows, raw, notes, first = _trial_startup(max_concurrent, workdir / "trial_startup.log"), {}, [], None
     for n, scale in enumerate(scales):
         args = _search_args(dataset, data_dir, space, scale, max_concurrent)
         fifo = run_search([*args, "--scheduler", "fifo"], f"perf-fifo{n}-{stamp}", results, workdir / f"fifo{n}.log")
@@ -159,11 +175,10 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
         f"real CLI; then the same configurations (read from its database) through `benchmarks/perf/plain_loop.py`: the "
         f"same data loading, recipe (`train_trial`) and thread count in a pool of {max_concurrent} long-lived processes, "
         "the best tested and saved. Both are whole programs timed from start to exit. Most of the difference is a "
-        "fixed cost per trial: every trial runs in a fresh process (`reuse_actors=False`, so TensorFlow gives its "
-        "memory back, ray#616), and importing TensorFlow there takes about 4 s of CPU on this machine (`/usr/bin/time "
-        "-f %U python -c 'import tensorflow'`); the plain "
-        "loop's workers import it once. Ray's start-up and per-epoch checkpoints add the rest. So the ratio falls as "
-        "trials get longer, and the two scales show it."
+        "fixed cost per trial, measured in its parts in the first row: every trial runs in a fresh process "
+        "(`reuse_actors=False`, so TensorFlow gives its memory back, ray#616), which Ray Tune starts and stops, and "
+        "which imports TensorFlow and Keras before it trains; the plain loop's workers import them once. Ray's "
+        "start-up adds a fixed cost per search. So the ratio falls as trials get longer, and the two scales show it."
     )
     return Section("harness", "2. Harness overhead", command, setup, rows, notes), raw, first
 
