@@ -174,7 +174,7 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
         f"Trials of the `{space}` space on {dataset}, FIFO, {max_concurrent} at a time with 1 CPU each, through the "
         f"real CLI; then the same configurations (read from its database) through `benchmarks/perf/plain_loop.py`: the "
         f"same data loading, recipe (`train_trial`) and thread count in a pool of {max_concurrent} long-lived processes, "
-        "the best tested and saved. Both are whole programs timed from start to exit. Most of the difference is a "
+        "the best tested and saved. Both are whole programs timed from start to exit. Part of the difference is a "
         "fixed cost per trial, measured in its parts in the first row: every trial runs in a fresh process "
         "(`reuse_actors=False`, so TensorFlow gives its memory back, ray#616), which Ray Tune starts and stops, and "
         "which imports TensorFlow and Keras before it trains; the plain loop's workers import them once. Ray's "
