@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         load = load_average()
         short = Scale("short trials", "smoke", 2 if quick else 8, 2 if quick else 6)
         # The small budget's own trials (its data at its 96px), cut to 3 epochs: about three minutes each here.
-        # The fixed cost per trial is the same at both scales; the ratio says what it weighs next to real trials.
+        # The short scale shows the per-trial cost undiluted; this one, what it weighs next to the budget's trials.
         longer = Scale("longer trials", "smoke" if quick else "small", 2 if quick else 4, 1 if quick else 3)
         scales = [short, longer] if "harness" in items else [short]
         section, raw["harness"], fifo = search_bench.harness(
