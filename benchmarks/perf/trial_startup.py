@@ -57,11 +57,18 @@ def import_seconds(module: str = "runners.trainable", repeats: int = 3) -> float
     return statistics.median(times)
 
 
+def _positive(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf.trial_startup")
-    p.add_argument("--trials", type=int, default=6)
-    p.add_argument("--concurrent", type=int, default=2)
-    p.add_argument("--seconds", type=int, default=3, help="each trial sleeps this long, reporting every second")
+    p.add_argument("--trials", type=_positive, default=6)
+    p.add_argument("--concurrent", type=_positive, default=2)
+    p.add_argument("--seconds", type=_positive, default=3, help="each trial sleeps this long, reporting every second")
     args = p.parse_args(argv)
 
     import ray
