@@ -55,11 +55,22 @@ def run_search(args: list[str], name: str, results: Path, log: Path) -> SearchRu
     with sqlite3.connect(results / "leaderboard.db") as db:
         db.row_factory = sqlite3.Row
         rows = db.execute(
-            "select trial_id, status, epochs, val_accuracy, config, backbone from trials where run_name = ?", (name,)
+            "select trial_id, status, epochs, val_accuracy, config, backbone, started_at from trials where run_name = ?",
+            (name,),
         ).fetchall()
     trials = [{**dict(r), "config": json.loads(r["config"]) if r["config"] else None} for r in rows]
     summary = json.loads((results / "models" / name / "summary.json").read_text())
     return SearchRun(name, command, wall, trials, summary)
+
+
+def in_start_order(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The configurations of ``trials`` in the order the search started them.
+
+    The plain loop's pool hands each configuration to the next free worker, as Ray Tune hands each new trial
+    to the next free slot; in the same order both build the same schedule, so their wall times compare the
+    harness and not two different packings of long and short trials onto the workers.
+    """
+    return [t["config"] for t in sorted(trials, key=lambda t: (str(t["started_at"]), t["trial_id"]))]
 
 
 def _flags(args: dict[str, Any]) -> list[str]:
@@ -149,7 +160,7 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
         args = _search_args(dataset, data_dir, space, scale, max_concurrent)
         fifo = run_search([*args, "--scheduler", "fifo"], f"perf-fifo{n}-{stamp}", results, workdir / f"fifo{n}.log")
         first = first or fifo
-        configs = [t["config"] for t in sorted(fifo.trials, key=lambda t: t["trial_id"])]
+        configs = in_start_order(fifo.trials)
         image_size = scale.image_size or get_budget(scale.budget).image_size
         plain_args = dict(dataset=dataset, data_dir=data_dir, budget=scale.budget, epochs=scale.epochs,
                           image_size=image_size, workers=max_concurrent, cpus=1, seed=0)
@@ -172,8 +183,8 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
                             "mean_trial_s": trial_s}
     setup = (
         f"Trials of the `{space}` space on {dataset}, FIFO, {max_concurrent} at a time with 1 CPU each, through the "
-        f"real CLI; then the same configurations (read from its database) through `benchmarks/perf/plain_loop.py`: the "
-        f"same data loading, recipe (`train_trial`) and thread count in a pool of {max_concurrent} long-lived processes, "
+        f"real CLI; then the same configurations (read from its database), in the order the search started them, through "
+        f"`benchmarks/perf/plain_loop.py`: the same data loading, recipe (`train_trial`) and thread count in a pool of {max_concurrent} long-lived processes, "
         "the best tested and saved. Both are whole programs timed from start to exit. Part of the difference is a "
         "fixed cost per trial, measured in its parts in the first row: every trial runs in a fresh process "
         "(`reuse_actors=False`, so TensorFlow gives its memory back, ray#616), which Ray Tune starts and stops, and "

@@ -87,3 +87,15 @@ def test_the_gpu_item_without_a_gpu_or_with_an_unknown_model_is_one_line(tmp_pat
         result = run_cli("benchmarks.perf", *args, "--workdir", str(tmp_path / "work"), cwd=tmp_path)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_the_plain_loop_gets_the_configurations_in_the_order_the_search_started_them():
+    from benchmarks.perf.search_bench import in_start_order
+
+    trials = [  # as read back from the database: trial ids are random, start times are not
+        {"trial_id": "4bddd1fe", "started_at": "2026-11-23 06:36:52.896303", "config": {"n": 2}},
+        {"trial_id": "51ed0ff2", "started_at": "2026-11-23 06:41:11.323448", "config": {"n": 4}},
+        {"trial_id": "7371ec59", "started_at": "2026-11-23 06:36:52.862358", "config": {"n": 1}},
+        {"trial_id": "73759f55", "started_at": "2026-11-23 06:39:33.633731", "config": {"n": 3}},
+    ]
+    assert [c["n"] for c in in_start_order(trials)] == [1, 2, 3, 4]
