@@ -21,6 +21,21 @@ def _decoder(kind: str, image_size: int):
     return decode
 
 
+def _without_autotune_thread(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """Turn off tf.data's autotuning thread; ``AUTOTUNE`` parallelism then uses the thread pool's size.
+
+    Destroying an iterator (Keras makes one per epoch and one per validation pass) joins that thread, which can
+    miss the wake-up and sleep out its optimisation period, up to 60 s (TensorFlow 2.21): trials ended 7 to 41 s
+    after their last epoch in 3 of 5 runs of the harness benchmark's 96px search.
+    ``python -m benchmarks.perf.iterator_teardown`` shows the stall and that this option removes it. The
+    trial's thread pools are what bound its parallelism anyway (``runners.trainable.configure_tensorflow``),
+    and prefetch buffers still grow on their own.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
+
+
 def _shuffle_and_batch(ds: tf.data.Dataset, size: int, *, batch_size: int, training: bool, seed: int) -> tf.data.Dataset:
     # Shared by images and cached features: the same buffer and seed give both the same example order.
     if training:
@@ -59,7 +74,7 @@ def make_dataset(
         ds = ds.map(to_float_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _without_autotune_thread(ds.prefetch(tf.data.AUTOTUNE))
 
 
 def make_feature_dataset(
@@ -70,4 +85,4 @@ def make_feature_dataset(
     # epochs of a dataset of unknown length differently (new iterator, next reshuffle), so both see the same order.
     ds = tf.data.Dataset.from_tensor_slices((features, labels)).ignore_errors()
     ds = _shuffle_and_batch(ds, size, batch_size=batch_size, training=training, seed=seed)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _without_autotune_thread(ds.prefetch(tf.data.AUTOTUNE))

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from benchmarks.augmentation import AUGMENTATIONS, POLICIES, RandomAffine, SaltAndPepper, build_augmentation, resolve_policy
 from benchmarks.datasets import load_dataset
-from benchmarks.pipeline import make_dataset
+from benchmarks.pipeline import make_dataset, make_feature_dataset
 
 
 def test_pipeline_decodes_bytes_and_files_to_float_pixels(image_folder):
@@ -19,6 +19,17 @@ def test_pipeline_decodes_bytes_and_files_to_float_pixels(image_folder):
         assert 0.0 <= float(tf.reduce_min(images)) and float(tf.reduce_max(images)) <= 255.0
         assert labels.dtype == tf.int64
         assert sum(int(b[1].shape[0]) for b in ds) == len(data.train)
+
+
+def test_every_pipeline_runs_without_the_autotuning_thread():
+    # Destroying an iterator joins that thread, which can sleep up to 60 s first (benchmarks/pipeline.py).
+    data = load_dataset("digits", max_examples=(40, 20, 20))
+    pipelines = [
+        make_dataset(data.train, image_size=16, batch_size=8, training=True, augmentation=build_augmentation("light", 16, 0)),
+        make_dataset(data.validation, image_size=16, batch_size=8, training=False),
+        make_feature_dataset(np.zeros((40, 4), np.float32), data.train.labels, size=40, batch_size=8, training=True),
+    ]
+    assert [ds.options().autotune.enabled for ds in pipelines] == [False, False, False]
 
 
 def test_evaluation_pipeline_keeps_order(image_folder):
