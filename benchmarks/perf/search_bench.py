@@ -183,8 +183,9 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
                             "mean_trial_s": trial_s}
     setup = (
         f"Trials of the `{space}` space on {dataset}, FIFO, {max_concurrent} at a time with 1 CPU each, through the "
-        f"real CLI; then the same configurations (read from its database), in the order the search started them, through "
-        f"`benchmarks/perf/plain_loop.py`: the same data loading, recipe (`train_trial`) and thread count in a pool of {max_concurrent} long-lived processes, "
+        f"real CLI; then the same configurations (read from its database), in the order the search started them, "
+        f"through `benchmarks/perf/plain_loop.py`: the same data loading, recipe (`train_trial`) and thread count in a "
+        f"pool of {max_concurrent} long-lived processes, "
         "the best tested and saved. Both are whole programs timed from start to exit. Part of the difference is a "
         "fixed cost per trial, measured in its parts in the first row: every trial runs in a fresh process "
         "(`reuse_actors=False`, so TensorFlow gives its memory back, ray#616), which Ray Tune starts and stops, and "
