@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.augmentation import AUGMENTATIONS, POLICIES, RandomAffine, SaltAndPepper, build_augmentation, resolve_policy
+import keras
+
+from benchmarks.augmentation import (
+    AUGMENTATIONS, POLICIES, RandomAffine, SaltAndPepper, build_augmentation, resample_axis_aligned, resolve_policy,
+)
 from benchmarks.datasets import load_dataset
 from benchmarks.pipeline import make_dataset, make_feature_dataset
 
@@ -117,6 +121,33 @@ def test_the_affine_zoom_and_translation_move_pixels_within_their_ranges():
     out = RandomAffine(["translation"], translation=0.125, seed=2)(tf.constant(dot), training=True).numpy()
     rows, cols = np.unravel_index(out[..., 0].reshape(32, -1).argmax(axis=1), (24, 24))
     assert np.abs(rows - 12).max() <= 3 and np.abs(cols - 12).max() <= 3 and (rows != 12).any()
+
+
+def _affine_transform(images, scale_x, offset_x, scale_y, offset_y):
+    zero = np.zeros_like(scale_x)
+    transform = np.stack([scale_x, zero, offset_x, zero, scale_y, offset_y, zero, zero], axis=1).astype("float32")
+    return keras.ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="reflect").numpy()
+
+
+def test_separable_resampling_matches_the_general_affine_warp():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (16, 20, 28, 3)).astype("float32")  # not square: rows and columns stay apart
+    scale_x = rng.uniform(0.5, 1.6, 16) * np.where(rng.uniform(size=16) < 0.5, -1, 1)  # flips, zoom in and out
+    scale_y = rng.uniform(0.5, 1.6, 16) * np.where(rng.uniform(size=16) < 0.5, -1, 1)
+    offset_x, offset_y = rng.uniform(-70, 90, 16), rng.uniform(-50, 70, 16)  # far outside: several reflections
+    args = [a.astype("float32") for a in (scale_x, offset_x, scale_y, offset_y)]
+    out = resample_axis_aligned(tf.constant(images), *args).numpy()
+    np.testing.assert_allclose(out, _affine_transform(images, *args), atol=0.02)
+
+
+def test_an_axis_aligned_affine_layer_resamples_as_its_matrix_says():
+    images = tf.random.uniform((8, 24, 24, 3), 0, 255, seed=4)
+    steps = ["flip", "vertical_flip", "translation", "zoom"]
+    matrix = RandomAffine(steps, seed=7)._matrix(8, 24, 24).numpy()  # a fresh layer with the same seed draws the same
+    assert np.allclose(matrix[:, 0, 1], 0) and np.allclose(matrix[:, 1, 0], 0)
+    out = RandomAffine(steps, seed=7)(images, training=True).numpy()
+    expected = _affine_transform(images, matrix[:, 0, 0], matrix[:, 0, 2], matrix[:, 1, 1], matrix[:, 1, 2])
+    np.testing.assert_allclose(out, expected, atol=0.02)
 
 
 def test_the_affine_layer_is_identity_outside_training_and_round_trips_its_config():
