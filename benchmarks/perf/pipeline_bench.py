@@ -141,7 +141,7 @@ def run(data: PreparedDataset, *, image_size: int, batch_size: int, rounds: int,
         f"machine. Each model first trains one epoch on the pipeline (tracing, filling the decode cache); that epoch's "
         f"batches, augmented, are then kept in memory as tensors. {rounds} epochs on each side, alternating; the ratio "
         "takes each side's fastest epoch (interference on a shared machine only adds time; the ratio of median epochs, "
-        "and the median of each round's own ratio, are shown too). The pipeline alone is its fastest of 3 epochs with no model: how many images it could hand "
-        "over. The first epoch of a fresh pipeline (decoding included) is shown against the fastest in-memory epoch."
+        "and the median of each round's own ratio, are shown too). The pipeline alone is its fastest of 3 epochs with no "
+        "model: how many images it could hand over. The first epoch of a fresh pipeline (decoding included) is shown against the fastest in-memory epoch."
     )
     return Section("pipeline", "1. Input pipeline", command, setup, rows), raw

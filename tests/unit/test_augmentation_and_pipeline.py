@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-import keras
 
 from benchmarks.augmentation import (
     AUGMENTATIONS, POLICIES, RandomAffine, SaltAndPepper, build_augmentation, resample_axis_aligned, resolve_policy,
@@ -148,6 +147,15 @@ def test_an_axis_aligned_affine_layer_resamples_as_its_matrix_says():
     out = RandomAffine(steps, seed=7)(images, training=True).numpy()
     expected = _affine_transform(images, matrix[:, 0, 0], matrix[:, 0, 2], matrix[:, 1, 1], matrix[:, 1, 2])
     np.testing.assert_allclose(out, expected, atol=0.02)
+
+
+def test_a_saved_model_with_the_augmentation_loads_back(tmp_path):
+    # Checkpoints of trials that augment carry these layers; loading them needs the layers registered with Keras.
+    model = keras.Sequential([keras.Input((16, 16, 3)), build_augmentation("flip,translation,zoom,salt_and_pepper", 16, seed=0)])
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert [type(layer).__name__ for layer in loaded.layers[0].layers] == ["RandomAffine", "SaltAndPepper"]
+    assert loaded.layers[0].layers[0].steps == ("flip", "translation", "zoom")
 
 
 def test_the_affine_layer_is_identity_outside_training_and_round_trips_its_config():
