@@ -117,6 +117,10 @@ def now() -> dt.datetime:
 _RUN_JSON = ("class_names", "test_metrics", "published")  # run fields stored as JSON text
 
 
+# What a database says when another process created the same table, index or column first (SQLite, PostgreSQL).
+_CREATED_ELSEWHERE = ("already exists", "duplicate column", "duplicate key value")
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
@@ -129,16 +133,29 @@ class ResultsStore:
         if url.startswith("sqlite:///") and create:
             os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :])) or ".", exist_ok=True)
         try:
-            self.engine = sa.create_engine(url)
+            # A lock held by another search (two searches finishing trials at once) is waited for, not an error.
+            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+            self.engine = sa.create_engine(url, connect_args=connect_args)
             if create:
-                metadata.create_all(self.engine)
-                self._add_missing_columns()
+                self._create_tables()
             else:
                 with self.engine.connect():
                     pass
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError) as error:
             first = str(error).splitlines()[0][:200]
             raise UserError(f"cannot open results database {url!r} ({first}); check the --db URL") from None
+
+    def _create_tables(self) -> None:
+        """Create what is missing. Another process may create the same table or column between our check and our
+        CREATE (two searches started at once on a fresh database); that is not an error, so look again."""
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine)
+                self._add_missing_columns()
+                return
+            except sa.exc.DBAPIError as error:
+                if attempt == 4 or not any(text in str(error.orig).lower() for text in _CREATED_ELSEWHERE):
+                    raise
 
     def _add_missing_columns(self) -> None:
         """Bring a database written by an older version up to date: add its missing (nullable) columns."""
