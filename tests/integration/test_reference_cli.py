@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -44,14 +45,19 @@ def _run(workdir, dataset: str, name: str, *extra: str, mock_examples: int | Non
 @pytest.fixture(scope="module")
 def runs(workdir):
     cifar10 = ["--data-dir", str(SHARED_TFDS)] if have_shared_cifar10() else []
-    return {
-        "hymenoptera": _run(workdir, str(workdir / "hymenoptera"), "ants-ref"),
-        "objects": _run(workdir, str(workdir / "objects"), "objects-ref"),
-        "fruits": _run(workdir, str(workdir / "fruits"), "fruits-ref"),
+    jobs = {  # the longest first
         # 1,500 random examples per split: every one of the 102 classes in every split.
-        "oxford_flowers102": _run(workdir, "oxford_flowers102", "flowers-ref", mock_examples=1500),
-        "cifar10": _run(workdir, "cifar10", "cifar10-ref", *cifar10, mock_examples=None if cifar10 else 200),
+        "oxford_flowers102": lambda: _run(workdir, "oxford_flowers102", "flowers-ref", mock_examples=1500),
+        "cifar10": lambda: _run(workdir, "cifar10", "cifar10-ref", *cifar10, mock_examples=None if cifar10 else 200),
+        "fruits": lambda: _run(workdir, str(workdir / "fruits"), "fruits-ref"),
+        "hymenoptera": lambda: _run(workdir, str(workdir / "hymenoptera"), "ants-ref"),
+        "objects": lambda: _run(workdir, str(workdir / "objects"), "objects-ref"),
     }
+    # Two searches at a time, as two users sharing one results folder would: much of a tiny search is waiting
+    # (Ray starting, processes importing TensorFlow), and the shared database must take both.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _table(workdir, table: str) -> pd.DataFrame:
