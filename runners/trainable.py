@@ -18,9 +18,14 @@ import tempfile
 import traceback
 from typing import Any
 
-from benchmarks.datasets import PreparedDataset
-from benchmarks.training import TrainSettings
-from runners.gpu import GpuSettings, apply_gpu_settings
+from runners._keras_import import import_keras_without_extras
+
+# First: a trial's fresh process imports this module (unpickling its trainable) before anything imports Keras.
+import_keras_without_extras()
+
+from benchmarks.datasets import PreparedDataset  # noqa: E402
+from benchmarks.training import TrainSettings  # noqa: E402
+from runners.gpu import GpuSettings, apply_gpu_settings  # noqa: E402
 
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_METRICS = "metrics.json"
