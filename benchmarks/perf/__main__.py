@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="tensorflow-datasets data_dir, e.g. ../shared/data/tfds")
     p.add_argument("--workdir", default="results/perf", help="searches, logs, cached features and raw JSON")
     p.add_argument("--out", help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
+    p.add_argument("--harness-scales", default="short,small",
+                   help="scales of the harness item: short (8 trials of 6 epochs at 32px: minutes) and small "
+                        "(4 of the small budget's trials: about an hour on 2 cores); default both")
     p.add_argument("--e2e-budget", default="smoke", help="budget of the end-to-end searches (small takes hours on 2 cores)")
     p.add_argument("--e2e-args", default="", help="extra runners.search flags for the end-to-end searches")
     p.add_argument("--gpu-models", default=",".join(gpu_bench.MODELS),
@@ -55,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(gpu_models) - set(list_models())) or ([] if gpu_models else ["(none)"])
     if unknown:
         print(f"error: unknown --gpu-models {', '.join(unknown)}; choose from {', '.join(list_models())}", file=sys.stderr)
+        return 2
+    scale_names = [s.strip() for s in args.harness_scales.split(",") if s.strip()]
+    unknown = sorted(set(scale_names) - {"short", "small"}) or ([] if scale_names else ["(none)"])
+    if unknown:
+        print(f"error: unknown --harness-scales {', '.join(unknown)}; choose from short, small", file=sys.stderr)
         return 2
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if set(items) - {"gpu"} or backend == "tensorflow":
@@ -117,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         # here. The short scale shows the per-trial cost undiluted; this one, what it weighs next to real trials.
         longer = Scale("the small budget's trials", "smoke" if quick else "small", 2 if quick else 4,
                        1 if quick else get_budget("small").epochs)
-        scales = [short, longer] if "harness" in items else [short]
+        # asha compares with the short scale's FIFO search, so that one runs whenever asha does.
+        wanted = {"short", *scale_names} if "asha" in items else set(scale_names)
+        scales = [scale for name, scale in (("short", short), ("small", longer)) if name in wanted] \
+            if "harness" in items else [short]
         section, raw["harness"], fifo = search_bench.harness(
             dataset=dataset, data_dir=data_dir, space="custom_cnn", scales=scales, max_concurrent=2,
             workdir=workdir, command=command)
