@@ -119,6 +119,7 @@ _RUN_JSON = ("class_names", "test_metrics", "published")  # run fields stored as
 
 # What a database says when another process created the same table, index or column first (SQLite, PostgreSQL).
 _CREATED_ELSEWHERE = ("already exists", "duplicate column", "duplicate key value")
+_CREATE_ATTEMPTS = 5
 
 
 def _json(value: Any) -> str | None:
@@ -148,13 +149,13 @@ class ResultsStore:
     def _create_tables(self) -> None:
         """Create what is missing. Another process may create the same table or column between our check and our
         CREATE (two searches started at once on a fresh database); that is not an error, so look again."""
-        for attempt in range(5):
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
             try:
                 metadata.create_all(self.engine)
                 self._add_missing_columns()
                 return
             except sa.exc.DBAPIError as error:
-                if attempt == 4 or not any(text in str(error.orig).lower() for text in _CREATED_ELSEWHERE):
+                if attempt == _CREATE_ATTEMPTS or not any(text in str(error.orig).lower() for text in _CREATED_ELSEWHERE):
                     raise
 
     def _add_missing_columns(self) -> None:

@@ -15,6 +15,7 @@ from benchmarks.perf.report import RESULTS, Section, load_average, machine, now,
 
 ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu")
 CPU_ITEMS = ITEMS[:-1]  # the default: "gpu" needs a GPU, and runs on a GPU node by name
+SCALES = ("short", "small")  # the harness item's trial lengths
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,24 +46,27 @@ def _load(dataset: str, data_dir: str | None, max_examples):
     return load_dataset(dataset, data_dir=data_dir, max_examples=max_examples, seed=0)
 
 
+def _names(text: str, allowed: list[str] | tuple[str, ...], *, required: bool) -> tuple[list[str], list[str]]:
+    """A comma-separated flag's names, and those not ``allowed`` (``(none)`` when ``required`` and it names none)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return names, sorted(set(names) - set(allowed)) or ([] if names or not required else ["(none)"])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    items = [i.strip() for i in args.only.split(",") if i.strip()]
-    unknown = sorted(set(items) - set(ITEMS))
+    items, unknown = _names(args.only, ITEMS, required=False)
     if unknown:
         print(f"error: unknown item(s) {', '.join(unknown)}; choose from {', '.join(ITEMS)}", file=sys.stderr)
         return 2
     from benchmarks.models import list_models
 
-    gpu_models = [m.strip() for m in args.gpu_models.split(",") if m.strip()]
-    unknown = sorted(set(gpu_models) - set(list_models())) or ([] if gpu_models else ["(none)"])
+    gpu_models, unknown = _names(args.gpu_models, list_models(), required=True)
     if unknown:
         print(f"error: unknown --gpu-models {', '.join(unknown)}; choose from {', '.join(list_models())}", file=sys.stderr)
         return 2
-    scale_names = [s.strip() for s in args.harness_scales.split(",") if s.strip()]
-    unknown = sorted(set(scale_names) - {"short", "small"}) or ([] if scale_names else ["(none)"])
+    scale_names, unknown = _names(args.harness_scales, SCALES, required=True)
     if unknown:
-        print(f"error: unknown --harness-scales {', '.join(unknown)}; choose from short, small", file=sys.stderr)
+        print(f"error: unknown --harness-scales {', '.join(unknown)}; choose from {', '.join(SCALES)}", file=sys.stderr)
         return 2
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if set(items) - {"gpu"} or backend == "tensorflow":
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                        1 if quick else get_budget("small").epochs)
         # asha compares with the short scale's FIFO search, so that one runs whenever asha does.
         wanted = {"short", *scale_names} if "asha" in items else set(scale_names)
-        scales = [scale for name, scale in (("short", short), ("small", longer)) if name in wanted] \
+        scales = [scale for name, scale in zip(SCALES, (short, longer)) if name in wanted] \
             if "harness" in items else [short]
         section, raw["harness"], fifo = search_bench.harness(
             dataset=dataset, data_dir=data_dir, space="custom_cnn", scales=scales, max_concurrent=2,
