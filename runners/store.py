@@ -45,10 +45,14 @@ trials_table = sa.Table(
     sa.Column("dataset", sa.String(200), nullable=False, index=True),
     sa.Column("space", sa.String(100)),
     sa.Column("budget", sa.String(20)),
-    sa.Column("family", sa.String(20)),  # custom_cnn | transfer
+    sa.Column("family", sa.String(20)),  # custom_cnn | transfer | scratch (benchmarks.models.FAMILIES)
     sa.Column("backbone", sa.String(50)),
     sa.Column("is_reference", sa.Boolean, nullable=False, default=False),
     sa.Column("is_best", sa.Boolean, nullable=False, default=False),
+    # search: sampled or a starting point; repeat: a finalist trained again with another seed; reference: a recipe.
+    sa.Column("role", sa.String(20)),
+    sa.Column("seed", sa.Integer),  # the training seed (weights' initialisation, shuffling, augmentation)
+    sa.Column("repeat_of", sa.String(64)),  # a repeat's finalist: the search trial whose configuration it trains
     sa.Column("status", sa.String(20), nullable=False),  # completed | stopped | failed
     sa.Column("error", sa.Text),
     sa.Column("val_accuracy", sa.Float),
@@ -99,6 +103,7 @@ runs_table = sa.Table(
     sa.Column("best_trial_id", sa.String(64)),
     sa.Column("test_metrics", sa.Text),  # JSON: classification_metrics() of the best trial
     sa.Column("published", sa.Text),  # JSON: a reference recipe's published figures
+    sa.Column("finalists", sa.Text),  # JSON: each family's repeats, intervals, the difference and the verdict
     sa.Column("model_path", sa.Text),
     sa.Column("storage_path", sa.Text),  # Ray's experiment folder: where --resume finds the run
     sa.Column("started_at", sa.DateTime(timezone=True)),
@@ -114,7 +119,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-_RUN_JSON = ("class_names", "test_metrics", "published")  # run fields stored as JSON text
+_RUN_JSON = ("class_names", "test_metrics", "published", "finalists")  # run fields stored as JSON text
 
 
 # What a database says when another process created the same table, index or column first (SQLite, PostgreSQL).

@@ -7,16 +7,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmarks.errors import UserError
+from benchmarks.models._family import CUSTOM_CNN, FAMILIES, FAMILY_LABELS, family, family_label
 from benchmarks.models._registry import Backbone, get_backbone, list_backbones, register_backbone
 
 __all__ = [
     "CUSTOM_CNN",
+    "FAMILIES",
+    "FAMILY_LABELS",
     "HEADS",
     "Backbone",
     "backbone_of",
     "build_model",
     "check_weights",
     "family",
+    "family_label",
     "get_backbone",
     "list_backbones",
     "list_models",
@@ -25,16 +29,10 @@ __all__ = [
     "set_unfrozen_layers",
 ]
 
-CUSTOM_CNN = "custom_cnn"
-
 
 def list_models() -> list[str]:
     """Every value the ``backbone`` hyperparameter may take."""
     return [CUSTOM_CNN, *list_backbones()]
-
-
-def family(backbone: str) -> str:
-    return "custom_cnn" if backbone == CUSTOM_CNN else "transfer"
 
 
 def resolve_weights(weights: str | None, backbone: str) -> str | None:
