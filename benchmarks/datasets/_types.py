@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from benchmarks.errors import UserError
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
 
@@ -103,29 +106,73 @@ def carve(split: Split, fraction: float, seed: int, what: str) -> tuple[Split, S
     return split.take(np.sort(rest)), split.take(np.sort(carved))
 
 
-def limit(split: Split, max_examples: int | None, seed: int) -> Split:
-    """A stratified, seeded subset of at most ``max_examples`` examples."""
+def _stratified_subset(labels: np.ndarray, keep: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of scikit-learn's stratified subset of ``keep`` examples, or None where it would miss a class.
+
+    Its split needs every class twice and on both sides of the cut, and it rounds small classes' shares
+    down to none (``[1000, 2, 2]`` kept to 3 is ``[3, 0, 0]``).
+    """
+    counts = np.bincount(labels)
+    n_classes = int((counts > 0).sum())
+    if (counts[counts > 0] < 2).any() or keep < n_classes or len(labels) - keep < n_classes:
+        return None
+    from sklearn.model_selection import train_test_split  # here: trial workers unpickle this module, never limit
+
+    kept, _ = train_test_split(np.arange(len(labels)), train_size=keep, stratify=labels, random_state=seed)
+    return np.sort(kept) if len(np.unique(labels[kept])) == n_classes else None
+
+
+def _per_class_counts(counts: np.ndarray, keep: int) -> np.ndarray:
+    """How many of each class to keep, ``keep`` in all: one of every class, the rest in proportion to what is left.
+
+    Largest remainders round the proportional shares, so the counts sum to ``keep`` exactly and no
+    class gets more than it has (``sum(counts > 0) <= keep <= counts.sum()``).
+    """
+    ones = (counts > 0).astype(np.int64)
+    spare = counts - ones
+    share = (keep - ones.sum()) * spare / max(int(spare.sum()), 1)
+    extra = np.floor(share).astype(np.int64)
+    left = int(keep - ones.sum() - extra.sum())
+    extra[np.argsort(extra - share, kind="stable")[:left]] += 1  # the largest fractional parts
+    return ones + extra
+
+
+def _proportional_subset(labels: np.ndarray, keep: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded subset of ``keep`` examples with :func:`_per_class_counts` of each class."""
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(labels)
+    chosen = [
+        rng.choice(np.flatnonzero(labels == c), n, replace=False)
+        for c, n in enumerate(_per_class_counts(counts, keep))
+        if n
+    ]
+    return np.sort(np.concatenate(chosen))
+
+
+def limit(split: Split, max_examples: int | None, seed: int, what: str = "a") -> Split:
+    """A seeded subset of at most ``max_examples`` examples that keeps every class; caps never fail.
+
+    Stratified by scikit-learn's ``train_test_split`` where that keeps every class (see
+    :func:`_stratified_subset`); otherwise, a 102-class split of 1,020 capped at 1,000 say, every class
+    keeps one example and the rest of the cap is shared in proportion to what each class has left,
+    drawn with ``seed`` (:func:`_proportional_subset`). A cap below the number of classes is raised to one
+    example of every class, with a warning: :meth:`PreparedDataset.check` needs every class in every
+    split, and a subset without some classes would only fail there. ``what`` names the split in the warning.
+    """
     if max_examples is None or len(split) <= max_examples:
         return split
     n_classes = len(np.unique(split.labels))
     if max_examples < n_classes:
-        raise UserError(
-            f"the budget keeps {max_examples} images per split but the dataset has "
-            f"{n_classes} classes; use a larger --budget"
+        log.warning(
+            "the budget keeps %d images per split but %s split has %d classes; keeping one image of each (%d)",
+            max_examples, what, n_classes, n_classes,
         )
-    counts = np.bincount(split.labels)
-    if (counts[counts > 0] < 2).any():
-        rng = np.random.default_rng(seed)
-        return split.take(np.sort(rng.choice(len(split), max_examples, replace=False)))
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(
-        np.arange(len(split)), train_size=max_examples, stratify=split.labels, random_state=seed
-    )
-    return split.take(np.sort(keep))
+        max_examples = n_classes
+    kept = _stratified_subset(split.labels, max_examples, seed)
+    return split.take(kept if kept is not None else _proportional_subset(split.labels, max_examples, seed))
 
 
 def limit_all(data: PreparedDataset, max_examples: Sequence[int | None], seed: int) -> PreparedDataset:
     """Apply per-split example limits (train, validation, test)."""
-    limited = {s: limit(data.split(s), n, seed) for s, n in zip(SPLITS, max_examples)}
+    limited = {s: limit(data.split(s), n, seed, f"the {s}") for s, n in zip(SPLITS, max_examples)}
     return dataclasses.replace(data, **limited)

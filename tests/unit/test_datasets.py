@@ -34,9 +34,9 @@ def test_limits_keep_every_class():
     assert set(data.test.labels.tolist()) == set(range(10))
 
 
-def test_limit_below_class_count_is_a_user_error():
-    with pytest.raises(UserError, match="budget keeps 5 images"):
-        load_dataset("digits", max_examples=(5, None, None))
+def test_limit_below_class_count_keeps_one_image_per_class():
+    data = load_dataset("digits", max_examples=(5, None, None))
+    assert np.bincount(data.train.labels).tolist() == [1] * 10
 
 
 def test_class_per_folder_is_split_three_ways(image_folder):
