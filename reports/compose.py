@@ -10,14 +10,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.comparison import METRICS as COMPARED_METRICS
+from benchmarks.comparison import FinalistScores
+from benchmarks.models import CUSTOM_CNN, FAMILIES, family, family_label
+from benchmarks.stats import Interval
 from reports import plots, tables
-from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS, ReportData
+from reports.data import HYPERPARAMETER_COLUMNS, ReportData
 from reports.document import Document, Figure, Note, Paragraph, Section, Table
 from reports.formatting import (
     NUMERIC_KINDS,
-    family_label,
     fmt_count,
     fmt_datetime,
+    fmt_difference,
+    fmt_interval,
     fmt_score,
     fmt_score_diff,
     formatter,
@@ -33,6 +38,18 @@ TEST_FOOTNOTE = (
     "* Only the best trial of each run (by validation accuracy) was evaluated on the test split, so test "
     "metrics exist for those trials only; elsewhere they show “—” (not evaluated). Best models are picked "
     "by validation accuracy, never by test accuracy."
+)
+FINALISTS_FOOTNOTE = (
+    "* How to read it: each family's finalist, its best search trial by validation accuracy (never by test "
+    "accuracy), was trained again with {seeds} different seeds and every repeat was tested. A test figure is the "
+    "mean over the repeats with its 95% Student-t interval (n = tested repeats); Difference is {other} minus "
+    "custom CNN with Welch's 95% interval. A difference whose interval spans 0 is no clear difference; with a "
+    "single repeat on a side there is no interval. Validation accuracy, parameters and time are means over the repeats."
+)
+NO_REPEATS = (
+    "{dataset}: no finalists were repeated, so there is no interval: these are the best search trials of each "
+    "family, each evaluated on the test split at most once. Search with --repeats N to retrain each family's "
+    "finalist with N seeds, test every repeat and get a 95% interval."
 )
 STOPPED_NOTE = (
     "Status “stopped”: ended early by the ASHA scheduler; its validation accuracy comes from fewer epochs. "
@@ -105,6 +122,20 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
 
+def _trial_counts(trials: pd.DataFrame) -> str:
+    """``12 trials (8 completed, 2 stopped, 2 failed)``: searches and reference recipes, not repeats."""
+    own = trials[trials["role"] != "repeat"]
+    return f"{_plural(len(own), 'trial')} ({_status_counts(own)})"
+
+
+def _extra_counts(trials: pd.DataFrame) -> str:
+    """``; 1 reference-recipe trial; 6 finalist repeats``, leaving out what there is none of."""
+    references, repeats = int(trials["is_reference"].sum()), tables.repeats(trials)
+    parts = [_plural(references, "reference-recipe trial")] if references else []
+    parts += [f"{_plural(len(repeats), 'finalist repeat')} ({_status_counts(repeats)})"] if len(repeats) else []
+    return "".join(f"; {part}" for part in parts)
+
+
 def _status_counts(trials: pd.DataFrame) -> str:
     counts = trials["status"].value_counts()
     parts = [f"{int(counts.get(s, 0))} {s}" for s in ("completed", "stopped", "failed") if counts.get(s, 0)]
@@ -115,95 +146,212 @@ def _status_counts(trials: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- summary across datasets
 
 
+def _label(key: str) -> str:
+    """A family as a table header or a legend names it: ``Transfer learning``."""
+    return family_label(key, capitalize=True)
+
+
+def _model_cell(label: str, backbone: str, family_key: str) -> str:
+    """``run/trial (resnet50)``, naming the family where the backbone alone would suggest another one."""
+    if family_key == family(backbone):
+        return f"{label} ({backbone})"
+    return f"{label} ({backbone}, {family_label(family_key)})"
+
+
+def _others(families: Sequence[str]) -> list[str]:
+    """The families among ``families`` that the custom CNN is compared with, in the order of FAMILIES
+    (transfer learning where there is none)."""
+    return [f for f in FAMILIES if f != CUSTOM_CNN and f in set(families)] or ["transfer"]
+
+
+def _versus(families: Sequence[str], joiner: str = " and ") -> str:
+    """What the custom CNN is compared with: ``transfer learning``, ``backbone from scratch`` or both."""
+    return joiner.join(family_label(f) for f in _others(families))
+
+
+@dataclass
+class _Headline:
+    """One dataset's rows of the summary table, the family its custom CNN meets, and the sentences under it."""
+
+    rows: list[list[str]]
+    other: str | None
+    sentences: list[str]
+    repeats: tuple[int, ...] = ()  # tested repeats per finalist; empty for a comparison of best trials
+
+
+def _finalist_value(finalist: FinalistScores | None, costs: pd.DataFrame, column: str) -> Interval | float | None:
+    """A finalist's figure: the interval of a test metric, else the mean over its repeats."""
+    if finalist is None:
+        return None
+    if column in COMPARED_METRICS:
+        return getattr(finalist, column)
+    if column == "val_accuracy":
+        return finalist.val_accuracy
+    return costs.loc[finalist.repeat_of, column]
+
+
+def _finalist_cells(finalist: FinalistScores | None) -> tuple[str, str]:
+    """What a finalist is (the search trial it repeats) and how often it was tested, with which seeds."""
+    if finalist is None:
+        return "no tested repeat", "0"
+    seeds = ", ".join(str(seed) for seed in finalist.seeds)
+    seeds = f" (seed{'s' if len(finalist.seeds) > 1 else ''} {seeds})" if seeds else ""
+    model = _model_cell(finalist.repeat_of, finalist.backbone, finalist.family)
+    return model, f"{finalist.test_accuracy.n}{seeds}"
+
+
+def _finalist_headline(dataset: str, repeats: pd.DataFrame) -> _Headline:
+    """The summary of a dataset whose finalists were repeated: intervals, their difference and the verdict."""
+    comparison = tables.finalist_comparison(repeats)
+    costs = tables.finalist_costs(repeats)
+    custom, other = comparison.custom, comparison.other
+    (custom_model, custom_n), (other_model, other_n) = _finalist_cells(custom), _finalist_cells(other)
+    rows = [
+        [dataset, "Finalist (search trial repeated)", custom_model, other_model, ""],
+        ["", "Tested repeats", custom_n, other_n, ""],
+    ]
+    for column, label, kind in tables.SUMMARY_METRICS:
+        mine, theirs = _finalist_value(custom, costs, column), _finalist_value(other, costs, column)
+        if column in COMPARED_METRICS:
+            difference = fmt_difference(comparison.difference.get(column))
+            rows.append(["", f"{label}*", fmt_interval(mine), fmt_interval(theirs), difference])
+        else:
+            gap = None if is_missing(mine) or is_missing(theirs) else theirs - mine
+            show = formatter(kind)
+            rows.append(["", f"{label} (mean)", show(mine), show(theirs), formatter(f"{kind}_diff")(gap)])
+    sentences = [f"{dataset}: {comparison.verdict}."]
+    if repeats["run_id"].nunique() > 1:
+        runs = ", ".join(dict.fromkeys(repeats["run_name"]))
+        sentences.append(
+            f"{dataset}: the two finalists come from different runs ({runs}): the latest run with repeats "
+            "repeated one side only, so the other side is the latest run that repeated it."
+        )
+    counts = tuple(f.test_accuracy.n for f in (custom, other) if f is not None)
+    return _Headline(rows, None if other is None else other.family, sentences, counts)
+
+
+def _best_trial_headline(dataset: str, comparison: pd.DataFrame, difference: pd.DataFrame, trials: pd.DataFrame) -> _Headline:
+    """The summary of a dataset without repeats: the best search trial of each family, side by side."""
+    other_key = difference.loc[dataset, "family"]
+    cnn = comparison.loc[(dataset, CUSTOM_CNN)]
+    other = comparison.loc[(dataset, other_key)] if other_key else None
+    diff = difference.loc[dataset]
+
+    def model(entry: pd.Series | None) -> str:
+        if entry is None or not entry["present"]:
+            return "no finished trial"
+        return _model_cell(entry["label"], entry["backbone"], entry.name[1])
+
+    def count(entry: pd.Series | None) -> str:
+        return fmt_count(None if entry is None else entry["finished_trials"])
+
+    rows = [
+        [dataset, "Best trial (by validation accuracy)", model(cnn), model(other), ""],
+        ["", "Finished trials", count(cnn), count(other), ""],
+    ]
+    for column, label, kind in tables.SUMMARY_METRICS:
+        star = "*" if column.startswith("test_") else ""
+        theirs = None if other is None else other[column]
+        rows.append(
+            ["", label + star, formatter(kind)(cnn[column]), formatter(kind)(theirs), formatter(f"{kind}_diff")(diff[column])]
+        )
+    sentences = [
+        NO_REPEATS.format(dataset=dataset),
+        _verdict(dataset, cnn, other, diff, trials),
+    ]
+    return _Headline(rows, other_key, sentences)
+
+
+def _footnotes(headlines: Sequence[_Headline], other: str) -> list[Note]:
+    """How to read the summary: the finalists' repeats and intervals, and where needed the best trials' tests."""
+    notes = []
+    counts = sorted({n for h in headlines for n in h.repeats})
+    if counts:
+        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        notes.append(Note(FINALISTS_FOOTNOTE.format(seeds=seeds, other=other)))
+    if any(not h.repeats for h in headlines):
+        text = TEST_FOOTNOTE.removeprefix("* ")
+        text = f"For datasets without repeats, {text[:1].lower()}{text[1:]}" if counts else text
+        notes.append(Note(f"* {text}"))
+    return notes
+
+
 def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) -> Section:
-    section = Section("Custom CNN vs transfer learning", "summary")
+    versus = _versus(data.trials["family"])
+    section = Section(f"Custom CNN vs {versus}", "summary")
     comparison = tables.family_comparison(data.trials, data.datasets)
     difference = tables.family_difference(comparison)
+    headlines = []
+    for dataset in data.datasets:
+        repeats = tables.headline_repeats(data.trials, data.runs, dataset)
+        if repeats.empty:
+            headlines.append(_best_trial_headline(dataset, comparison, difference, data.trials))
+        else:
+            headlines.append(_finalist_headline(dataset, repeats))
+    others = [h.other for h in headlines if h.other]
+    other = _versus(others, " or ")
     rows: list[list[str]] = []
     starts: set[int] = set()
-    verdicts: list[Paragraph] = []
-    for dataset in data.datasets:
-        cnn, transfer = comparison.loc[(dataset, "custom_cnn")], comparison.loc[(dataset, "transfer")]
-        diff = difference.loc[dataset]
+    for headline in headlines:
         starts.add(len(rows))
-
-        def model(entry: pd.Series) -> str:
-            if not entry["present"]:
-                return "no finished trial"
-            # --weights none trains the backbone from scratch: say so, it is not transfer learning then.
-            return f"{entry['label']} ({entry['backbone']}{', from scratch' if entry['from_scratch'] else ''})"
-
-        rows.append([dataset, "Best trial (by validation accuracy)", model(cnn), model(transfer), ""])
-        rows.append(
-            ["", "Finished trials", fmt_count(cnn["finished_trials"]), fmt_count(transfer["finished_trials"]), ""]
-        )
-        for column, label, kind in tables.SUMMARY_METRICS:
-            star = "*" if column.startswith("test_") else ""
-            rows.append(
-                [
-                    "",
-                    label + star,
-                    formatter(kind)(cnn[column]),
-                    formatter(kind)(transfer[column]),
-                    formatter(f"{kind}_diff")(diff[column]),
-                ]
-            )
-        verdicts.append(Paragraph(_verdict(dataset, cnn, transfer, diff, data.trials)))
+        rows.extend(headline.rows)
+    intro = (
+        "For each dataset, the custom CNN against the other family: where finalists were repeated, each family's "
+        "finalist (its best search trial by validation accuracy) trained again with several seeds and tested, "
+        "test figures as a mean with a 95% interval; elsewhere the best search trial of each family. "
+        f"Difference = {other} minus custom CNN."
+    )
     section.add(
-        Paragraph(
-            "For each dataset, the searched trial with the best validation accuracy in each family, side by side. "
-            "Difference = transfer learning minus custom CNN."
-        ),
+        Paragraph(intro),
         Table(
-            columns=["Dataset", "Measure", "Custom CNN", "Transfer learning", "Difference"],
+            columns=["Dataset", "Measure", _label(CUSTOM_CNN), " / ".join(map(_label, _others(others))), "Difference"],
             rows=rows,
-            caption="Best custom CNN and best transfer-learning model per dataset",
+            caption=(
+                f"Finalists per dataset: custom CNN against {other}, test figures over the repeats"
+                if any(h.repeats for h in headlines)
+                else f"Best custom CNN and best {other} model per dataset"
+            ),
             numeric=[False, False, True, True, True],
             css_class="comparison",
             group_starts=starts,
         ),
-        Note(TEST_FOOTNOTE),
-        *verdicts,
+        *_footnotes(headlines, other),
+        *(Paragraph(sentence) for headline in headlines for sentence in headline.sentences),
     )
     path = plots.family_comparison_plot(data.trials, data.datasets, out_dir / PLOTS_DIR / "family-comparison.png")
     if path is None:
-        section.add(Paragraph("No plot of custom CNN vs transfer learning: no trial finished.", "empty"))
+        section.add(Paragraph(f"No plot of custom CNN vs {versus}: no trial finished.", "empty"))
     else:
         written.append(path)
         section.add(
             Figure(
                 f"{PLOTS_DIR}/{path.name}",
-                "Validation accuracy of every finished trial by dataset and family",
-                "Each dot is a finished trial (reference recipes excluded); diamonds mark the best of each family.",
+                "Validation accuracy of every finished search trial by dataset and family",
+                "Each dot is a finished search trial (reference recipes and finalists' repeats excluded); diamonds "
+                "mark the best of each family.",
             )
         )
     return section
 
 
-def _verdict(dataset: str, cnn: pd.Series, transfer: pd.Series, diff: pd.Series, trials: pd.DataFrame) -> str:
-    if transfer["present"] and transfer["from_scratch"]:
-        transfer = transfer.copy()
-        transfer["backbone"] = f"{transfer['backbone']} trained from scratch"
-    if cnn["present"] and transfer["present"]:
+def _verdict(dataset: str, cnn: pd.Series, other: pd.Series | None, diff: pd.Series, trials: pd.DataFrame) -> str:
+    """The best trials' comparison in words (no interval: nothing was repeated)."""
+    cnn_name = family_label(CUSTOM_CNN)
+    if other is not None and cnn["present"]:
+        name = f"{family_label(other.name[1])} ({other['backbone']})"
         delta = float(diff["val_accuracy"])
         test = ""
         if not is_missing(diff["test_accuracy"]):
-            test = f"; on the test split, transfer minus custom CNN is {fmt_score_diff(diff['test_accuracy'])}"
+            test = f"; on the test split, {name} minus {cnn_name} is {fmt_score_diff(diff['test_accuracy'])}"
+        gap = fmt_score_diff(abs(delta)).lstrip("+")
         if delta > 0:
-            return (
-                f"{dataset}: transfer learning ({transfer['backbone']}) beats the custom CNN by "
-                f"{fmt_score_diff(delta).lstrip('+')} validation accuracy{test}."
-            )
+            return f"{dataset}: {name} beats the {cnn_name} by {gap} validation accuracy{test}."
         if delta < 0:
-            return (
-                f"{dataset}: the custom CNN beats transfer learning ({transfer['backbone']}) by "
-                f"{fmt_score_diff(-delta).lstrip('+')} validation accuracy{test}."
-            )
-        tie = fmt_score(cnn["val_accuracy"])
-        return f"{dataset}: custom CNN and transfer learning tie on validation accuracy ({tie})."
-    if cnn["present"] or transfer["present"]:
-        only, other = ("custom CNN", "transfer-learning") if cnn["present"] else ("transfer-learning", "custom CNN")
-        return f"{dataset}: only {only} trials finished (no {other} trial did), so there is no comparison."
+            return f"{dataset}: the {cnn_name} beats {name} by {gap} validation accuracy{test}."
+        return f"{dataset}: the {cnn_name} and {name} tie on validation accuracy ({fmt_score(cnn['val_accuracy'])})."
+    if other is not None or cnn["present"]:
+        only, missing = (family_label(other.name[1]), cnn_name) if other is not None else (cnn_name, "backbone")
+        return f"{dataset}: only {only} trials finished (no {missing} trial did), so there is no comparison."
     failed = int(((trials["dataset"] == dataset) & (trials["status"] == "failed")).sum())
     return f"{dataset}: no trial finished ({_plural(failed, 'failed trial')}), so there is no comparison."
 
@@ -213,7 +361,7 @@ def _backbone_section(data: ReportData) -> Section:
     summary = tables.backbone_summary(data.trials)
     if summary.empty:
         return section.add(Paragraph("No searched trials, so no backbone summary.", "empty"))
-    summary = summary.assign(family=summary["family"].map(family_label))
+    summary = summary.assign(family=summary["family"].map(_label))
     section.add(
         format_table(
             summary,
@@ -310,6 +458,50 @@ def _leaderboard(data: ReportData, dataset: str, top: int, section: Section) -> 
     )
 
 
+FINALISTS_NOTE = (
+    "Each row is a repeat: a finalist (the best search trial of its family, by validation accuracy) trained again "
+    "with another seed, then tested. Repeats are not search trials: they are left out of the leaderboard and the plots of "
+    "the search."
+)
+
+
+def _finalists(data: ReportData, dataset: str, section: Section) -> None:
+    """Every repeat of the dataset's finalists, and which of them the summary compares."""
+    frame = tables.finalist_repeats(data.trials, dataset)
+    if frame.empty:
+        return
+    frame = frame.assign(family=frame["family"].map(_label))
+    used = tables.headline_repeats(data.trials, data.runs, dataset)
+    compared = ", ".join(dict.fromkeys(used["finalist"])) or "none (no repeat was tested)"
+    sub = Section("Finalists", f"{section.anchor}-finalists", level=3)
+    section.add(sub)
+    sub.add(
+        format_table(
+            frame,
+            [
+                Column("finalist", "Finalist (search trial)"),
+                Column("family", "Family"),
+                Column("backbone", "Backbone"),
+                Column("trial_id", "Repeat"),
+                Column("seed", "Seed", "int"),
+                Column("status", "Status"),
+                Column("val_accuracy", "Val. acc.", "score"),
+                Column("test_accuracy", "Test acc.", "score"),
+                Column("test_f1_macro", "Test F1", "score"),
+                Column("epochs", "Epochs", "int"),
+                Column("wall_seconds", "Time", "seconds"),
+            ],
+            caption=(
+                f"{_plural(len(frame), 'repeat')} of {_plural(frame['finalist'].nunique(), 'finalist')} on {dataset}"
+            ),
+            css_class="finalists",
+            attrs={"dataset": dataset, "rows": str(len(frame))},
+        ),
+        Note(FINALISTS_NOTE),
+        Note(f"The summary at the top compares the tested repeats of {compared}."),
+    )
+
+
 REFERENCE_TEST_NOTE = (
     "Every trial of a reference recipe is evaluated on the test split: its configuration is fixed, nothing was selected."
 )
@@ -319,11 +511,22 @@ PUBLISHED_NOTE = (
 )
 
 
+def _not_comparable(figures: pd.DataFrame) -> list[Note]:
+    """One plain note per reference trial whose figures cannot be set against the published ones."""
+    apart = figures.loc[~figures["comparable"].astype(bool), ["label", "backbone"]].drop_duplicates("label")
+    return [
+        Note(
+            f"{label} is not comparable with the published figures: this run trained {backbone} from scratch "
+            "(no pretrained weights), while the published figures used pretrained weights."
+        )
+        for label, backbone in apart.itertuples(index=False)
+    ]
+
+
 def _references(data: ReportData, dataset: str, section: Section) -> None:
     frame = tables.reference_comparison(data.trials, dataset)
     if frame.empty:
         return
-    frame = frame.assign(role=frame["role"].str.replace("custom_cnn", "custom CNN"))
     columns = _trial_columns(frame, with_run=True, leading=[Column("role", "Role")])
     sub = Section("Reference recipes", f"{section.anchor}-references", level=3)
     section.add(sub)
@@ -341,7 +544,8 @@ def _references(data: ReportData, dataset: str, section: Section) -> None:
     if figures.empty:
         return
     variant = figures["variant"].map(lambda v: f" ({v})" if isinstance(v, str) and v else "")
-    figures = figures.assign(recipe=figures["label"] + variant)
+    scratch = figures["comparable"].map(lambda comparable: "" if comparable else " (from scratch: not comparable)")
+    figures = figures.assign(recipe=figures["label"] + variant + scratch)
     sub.add(
         format_table(
             figures,
@@ -357,6 +561,7 @@ def _references(data: ReportData, dataset: str, section: Section) -> None:
             css_class="published",
         ),
         Note(PUBLISHED_NOTE),
+        *_not_comparable(figures),
     )
     for space, note in figures[["space", "note"]].dropna().drop_duplicates().itertuples(index=False):
         sub.add(Note(f"{space}: {note}."))
@@ -495,16 +700,15 @@ def _dataset_section(
     section = Section(f"Dataset: {dataset}", anchor)
     trials = data.trials[data.trials["dataset"] == dataset]
     runs = list(dict.fromkeys(trials["run_name"]))
-    references = int(trials["is_reference"].sum())
     section.add(
         Paragraph(
-            f"{_plural(len(trials), 'trial')} ({_status_counts(trials)}) from {_plural(len(runs), 'run')}: "
+            f"{_trial_counts(trials)} from {_plural(len(runs), 'run')}: "
             f"{', '.join(runs)}; trials ran from {fmt_datetime(trials['started_at'].min())} to "
-            f"{fmt_datetime(trials['finished_at'].max())} UTC"
-            + (f"; {_plural(references, 'reference-recipe trial')}." if references else ".")
+            f"{fmt_datetime(trials['finished_at'].max())} UTC{_extra_counts(trials)}."
         )
     )
     _leaderboard(data, dataset, top, section)
+    _finalists(data, dataset, section)
     _references(data, dataset, section)
     plot = out_dir / PLOTS_DIR
     prefix = f"{index:02d}-{slug}"
@@ -590,12 +794,12 @@ def _intro(data: ReportData, generated: dt.datetime) -> list[Paragraph]:
     runs = list(dict.fromkeys(trials.sort_values("id")["run_name"]))
     started = pd.concat([trials["started_at"], data.runs["started_at"]]).min()
     finished_at = pd.concat([trials["finished_at"], data.runs["finished_at"]]).max()
-    families = [family_label(f) for f in FAMILIES if (trials["family"] == f).any()]
+    families = [_label(f) for f in FAMILIES if (trials["family"] == f).any()]
     return [
         Paragraph(
             f"Covers {_plural(len(runs), 'run')} ({', '.join(runs)}) on {_plural(len(data.datasets), 'dataset')} "
             f"({', '.join(data.datasets)}), which ran from {fmt_datetime(started)} to {fmt_datetime(finished_at)} UTC: "
-            f"{_plural(len(trials), 'trial')} ({_status_counts(trials)})"
+            f"{_trial_counts(trials)}{_extra_counts(trials)}"
             f"; families: {', '.join(families) or 'none'}."
         ),
         Paragraph(

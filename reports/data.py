@@ -12,11 +12,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from benchmarks.errors import UserError
+from benchmarks.models import family
 from runners.store import HYPERPARAMETERS, ResultsStore, runs_table
 
 __all__ = [
-    "FAMILIES",
     "HYPERPARAMETER_COLUMNS",
+    "ROLES",
     "ReportData",
     "display_url",
     "load_results",
@@ -24,9 +25,9 @@ __all__ = [
     "prepare_trials",
 ]
 
-FAMILIES: tuple[str, ...] = ("custom_cnn", "transfer")
 HYPERPARAMETER_COLUMNS: tuple[str, ...] = tuple(HYPERPARAMETERS)
-CUSTOM_CNN_BACKBONE = "custom_cnn"
+#: What a trial row is (``trials.role``): sampled by a search, a finalist trained again, or a fixed recipe.
+ROLES: tuple[str, ...] = ("search", "repeat", "reference")
 
 _NUMERIC = (
     "val_accuracy",
@@ -38,6 +39,7 @@ _NUMERIC = (
     "params",
     "trainable_params",
     "image_size",
+    "seed",
 )
 
 
@@ -77,29 +79,63 @@ def _utc(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None)
 
 
-def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
-    """Normalise a raw ``trials`` frame: booleans, numbers, family filled in, JSON columns parsed.
+def _pretrained(weights: Any) -> bool:
+    """False for weights ``none``, None or empty: the backbone was trained from scratch."""
+    return not (weights is None or pd.isna(weights) or str(weights).strip().lower() in ("", "none"))
 
-    Adds ``history_list`` (list of per-epoch dicts), ``config_dict`` and ``label`` (``run_name/trial_id``).
+
+def _family(stored: Any, backbone: Any, weights: Any) -> str:
+    """A trial's family: the stored one, inferred from the backbone where missing, and ``scratch`` for a
+    backbone without pretrained weights that an older database stored as ``transfer``."""
+    if backbone is None or pd.isna(backbone):
+        return "unknown" if stored is None or pd.isna(stored) else str(stored)
+    if stored is None or pd.isna(stored) or stored == "transfer":
+        return family(str(backbone), pretrained=_pretrained(weights))
+    return str(stored)
+
+
+def _role(stored: Any, is_reference: bool) -> str:
+    """The stored role, or for an older database's NULL: ``reference`` where ``is_reference``, else ``search``."""
+    if stored is None or pd.isna(stored) or str(stored) == "":
+        return "reference" if is_reference else "search"
+    return str(stored)
+
+
+def _column(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name].astype(object) if name in df else pd.Series(None, index=df.index, dtype=object)
+
+
+def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalise a raw ``trials`` frame: booleans, numbers, family and role filled in, JSON columns parsed.
+
+    ``family`` is read honestly (see :func:`_family`); ``role`` is one of :data:`ROLES` and ``is_reference``
+    agrees with it; ``seed`` and ``repeat_of`` exist even where the database predates them. Adds
+    ``history_list`` (list of per-epoch dicts), ``config_dict``, ``label`` (``run_name/trial_id``) and, for a
+    repeat, ``finalist`` (the label of the search trial it repeats; None for other trials).
     """
     df = frame.copy()
     for column in ("is_best", "is_reference"):
         df[column] = _as_bool(df[column]) if column in df else False
+    for column in ("seed", "repeat_of"):
+        df[column] = _column(df, column)
     for column in _NUMERIC + tuple(c for c, kind in HYPERPARAMETERS.items() if kind is not sa.String):
         if column in df:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
     df["status"] = df["status"].fillna("failed").astype(str).str.lower()
     backbone = df["backbone"].astype(object)
-    inferred = backbone.map(
-        lambda b: None if b is None or pd.isna(b) else ("custom_cnn" if b == CUSTOM_CNN_BACKBONE else "transfer")
-    )
-    df["family"] = df["family"].astype(object).where(df["family"].notna(), inferred).fillna("unknown").astype(str)
+    df["family"] = [
+        _family(*values) for values in zip(_column(df, "family"), backbone, _column(df, "weights"), strict=True)
+    ]
+    df["role"] = [_role(*values) for values in zip(_column(df, "role"), df["is_reference"], strict=True)]
+    df["is_reference"] = df["is_reference"] | (df["role"] == "reference")
     df["backbone"] = backbone.where(backbone.notna(), None).fillna("unknown").astype(str)
     for column in ("started_at", "finished_at"):
         df[column] = _utc(df[column])
     df["history_list"] = df["history"].map(lambda h: v if isinstance(v := _loads(h), list) else [])
     df["config_dict"] = df["config"].map(lambda c: v if isinstance(v := _loads(c), dict) else {})
     df["label"] = df["run_name"].astype(str) + "/" + df["trial_id"].astype(str)
+    finalist = df["run_name"].astype(str) + "/" + df["repeat_of"].astype(str)
+    df["finalist"] = finalist.where(df["repeat_of"].notna() & (df["role"] == "repeat"), None)
     return df.reset_index(drop=True)
 
 

@@ -1,7 +1,8 @@
 """How every number in the report is written: one formatter per kind of value, used by both renderers.
 
 Accuracies, F1 and other scores are percentages with two decimals (``91.23%``); differences
-between scores are percentage points (``+3.10 pp``). A missing value is an em dash.
+between scores are percentage points (``+3.10 pp``). A missing value is an em dash. Families are
+named by :func:`benchmarks.models.family_label`, never here.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from typing import Any
 
 import pandas as pd
 
+from benchmarks.stats import Difference, Interval
+
 __all__ = [
-    "FAMILY_LABELS",
     "MISSING",
     "NUMERIC_KINDS",
-    "family_label",
     "fmt_count",
     "fmt_datetime",
+    "fmt_difference",
     "fmt_float",
     "fmt_int",
+    "fmt_interval",
     "fmt_learning_rate",
     "fmt_params",
     "fmt_params_diff",
@@ -34,14 +37,6 @@ __all__ = [
 ]
 
 MISSING = "—"
-
-FAMILY_LABELS = {"custom_cnn": "Custom CNN", "transfer": "Transfer learning"}
-
-
-def family_label(family: Any) -> str:
-    """``custom_cnn`` → ``Custom CNN``, ``transfer`` → ``Transfer learning``; others as they are."""
-    return FAMILY_LABELS.get(str(family), fmt_text(family))
-
 
 def is_missing(value: Any) -> bool:
     """True for None, NaN, NaT and pandas' NA."""
@@ -65,6 +60,33 @@ def fmt_score(value: Any) -> str:
 def fmt_score_diff(value: Any) -> str:
     """A difference of two fractions in percentage points: ``0.031`` → ``+3.10 pp``."""
     return MISSING if is_missing(value) else f"{100 * float(value):+.2f} pp"
+
+
+def fmt_interval(interval: Interval | None) -> str:
+    """A mean over repeats with its interval: ``82.00% (95% CI 77.03% to 86.97%, n = 3)``.
+
+    One repeat has no interval: ``82.00% (1 repeat, no interval)``; no repeat at all is an em dash.
+    """
+    if interval is None:
+        return MISSING
+    if interval.low is None:
+        return f"{fmt_score(interval.mean)} (1 repeat, no interval)"
+    share = f"{100 * interval.confidence:.0f}%"
+    return f"{fmt_score(interval.mean)} ({share} CI {fmt_score(interval.low)} to {fmt_score(interval.high)}, n = {interval.n})"
+
+
+def fmt_difference(difference: Difference | None) -> str:
+    """A difference of means with Welch's interval: ``+9.00 pp (95% CI +4.84 pp to +13.16 pp)``.
+
+    Without an interval (a side has one repeat) it says so; no difference at all is an em dash.
+    """
+    if difference is None:
+        return MISSING
+    mean = fmt_score_diff(difference.mean)
+    if difference.low is None:
+        return f"{mean} (no interval: a side has 1 repeat)"
+    share = f"{100 * difference.confidence:.0f}%"
+    return f"{mean} ({share} CI {fmt_score_diff(difference.low)} to {fmt_score_diff(difference.high)})"
 
 
 def _si(value: float) -> str:

@@ -5,7 +5,7 @@ distributions inferred from the observed values), then ``optuna.importance.get_p
 (fANOVA, fixed seed) ranks the hyperparameters by how much of the variance in validation accuracy
 they explain. As in Optuna, only *completed* trials count: trials stopped early by the scheduler
 report an accuracy from fewer epochs. Conditional hyperparameters (``depth``/``width`` exist only
-for custom CNNs, ``unfrozen_layers`` only for transfer models) make a per-family analysis the
+for custom CNNs, ``unfrozen_layers`` only for backbones) make a per-family analysis the
 natural one; the "all trials" analysis uses the hyperparameters every trial has, plus the family.
 """
 
@@ -18,8 +18,8 @@ import optuna
 import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
-from reports.formatting import family_label
+from benchmarks.models import FAMILIES, family_label
+from reports.data import HYPERPARAMETER_COLUMNS
 
 __all__ = [
     "MIN_TRIALS",
@@ -129,10 +129,11 @@ def param_importances(
 
 
 def importance_by_family(trials: pd.DataFrame, *, seed: int = 0) -> list[Importance]:
-    """Importances for each family present (with ``backbone`` among the transfer parameters) and over all trials.
+    """Importances for each family present (with ``backbone`` among the parameters) and over all trials.
 
     ``trials`` should be the searched trials of one dataset. The "all" group is added only when
-    both families are present; it uses the shared hyperparameters and ``family``.
+    two families or more are present; it uses the shared hyperparameters and ``family``. Groups are labelled
+    with :func:`benchmarks.models.family_label` (``Backbone from scratch``).
     """
     results = []
     families = [f for f in FAMILIES if (trials["family"] == f).any()]
@@ -141,7 +142,7 @@ def importance_by_family(trials: pd.DataFrame, *, seed: int = 0) -> list[Importa
         group = trials[trials["family"] == family]
         values, note = param_importances(group, extra=("backbone",), seed=seed)
         completed = int(((group["status"] == "completed") & group["val_accuracy"].notna()).sum())
-        results.append(Importance(family, family_label(family), completed, values, note))
+        results.append(Importance(family, family_label(family, capitalize=True), completed, values, note))
     if len([f for f in families if f in FAMILIES]) > 1:
         values, note = param_importances(trials, extra=("family",), seed=seed)
         completed = int(((trials["status"] == "completed") & trials["val_accuracy"].notna()).sum())

@@ -20,9 +20,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter
 
+from benchmarks.models import FAMILIES, family_label
 from reports import tables
-from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
-from reports.formatting import family_label, fmt_params
+from reports.data import HYPERPARAMETER_COLUMNS
+from reports.formatting import fmt_params
 from reports.importance import Importance
 
 __all__ = [
@@ -37,17 +38,21 @@ __all__ = [
 ]
 
 _PALETTE = sns.color_palette("colorblind")
-FAMILY_COLORS: dict[str, tuple[float, float, float]] = {
-    "Custom CNN": _PALETTE[0],
-    "Transfer learning": _PALETTE[1],
-}
+#: One colour per family of :data:`benchmarks.models.FAMILIES`, keyed by family.
+FAMILY_COLORS: dict[str, tuple[float, float, float]] = dict(zip(FAMILIES, _PALETTE, strict=False))
 _DPI = 100
 _PERCENT = PercentFormatter(xmax=1.0, decimals=0)
 
 
+def _legend_label(family: str) -> str:
+    """A family as a legend names it: ``Backbone from scratch``."""
+    return family_label(family, capitalize=True)
+
+
 def _family_palette(labels: Sequence[str]) -> dict[str, tuple[float, float, float]]:
-    palette = dict(FAMILY_COLORS)
-    extra = iter(_PALETTE[2:])
+    """A colour for every legend label: each family its own, anything else the next unused colour (or grey)."""
+    palette = {_legend_label(f): color for f, color in FAMILY_COLORS.items()}
+    extra = iter(_PALETTE[len(FAMILY_COLORS) :])
     for label in labels:
         if label not in palette:
             palette[label] = next(extra, (0.5, 0.5, 0.5))
@@ -55,12 +60,12 @@ def _family_palette(labels: Sequence[str]) -> dict[str, tuple[float, float, floa
 
 
 def _with_family_label(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(family_label=frame["family"].map(family_label))
+    return frame.assign(family_label=frame["family"].map(_legend_label))
 
 
 def _family_order(frame: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(frame["family_label"]))
-    known = [family_label(f) for f in FAMILIES if family_label(f) in present]
+    known = [_legend_label(f) for f in FAMILIES if _legend_label(f) in present]
     return known + sorted(set(present) - set(known))
 
 
@@ -106,7 +111,7 @@ def family_comparison_plot(trials: pd.DataFrame, datasets: Sequence[str], path: 
     ax.set_xlabel("validation accuracy (◆ = best of the family)")
     ax.set_ylabel("")
     ax.set_yticks(range(len(order)), [_short(d, 34) for d in order])
-    ax.set_title("Custom CNN vs transfer learning: every finished trial per dataset")
+    ax.set_title(f"{' vs '.join(hue_order)}: every finished search trial per dataset")
     ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return _save(fig, path)
 
@@ -264,7 +269,7 @@ def importance_plot(importances: Sequence[Importance], dataset: str, path: str |
     fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups) + 1, height), squeeze=False)
     for ax, group in zip(axes.flat, groups, strict=True):
         frame = pd.DataFrame({"parameter": list(group.importances), "importance": list(group.importances.values())})
-        color = FAMILY_COLORS.get(group.label, (0.45, 0.45, 0.45))
+        color = FAMILY_COLORS.get(group.group, (0.45, 0.45, 0.45))
         sns.barplot(data=frame, y="parameter", x="importance", color=color, ax=ax)
         ax.set_title(f"{group.label}\n({group.trials} completed trials)", fontsize="medium")
         ax.set_xlabel("importance (fANOVA, sums to 1)")

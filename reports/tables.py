@@ -2,8 +2,11 @@
 
 Conventions: a *finished* trial is one that did not fail and has a validation accuracy
 (``completed`` or ``stopped`` by the scheduler); trials are *ranked* by validation accuracy,
-highest first, ties broken by storage order. Reference-recipe trials (``is_reference``) are
-kept out of the searched tables and shown only in :func:`reference_comparison`.
+highest first, ties broken by storage order. Only *searched* trials (role ``search``) make the
+leaderboards, counts and plots of the search: reference-recipe trials are shown only in
+:func:`reference_comparison`, and the finalists' repeats (role ``repeat``: the best configuration
+of a family trained again with other seeds, each tested) only in :func:`finalist_comparison` and
+:func:`finalist_repeats`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.data import FAMILIES, HYPERPARAMETER_COLUMNS
+from benchmarks.comparison import FamilyComparison, compare_families
+from benchmarks.models import CUSTOM_CNN, FAMILIES, family, family_label
+from reports.data import HYPERPARAMETER_COLUMNS
 from search_spaces import PUBLISHED_METRICS, reproduced_figures, train_accuracy_at_best
 
 __all__ = [
@@ -26,19 +31,24 @@ __all__ = [
     "failed_trials",
     "family_comparison",
     "family_difference",
+    "finalist_comparison",
+    "finalist_repeats",
     "finished",
+    "headline_repeats",
     "leaderboard",
     "per_class_table",
     "published_comparison",
+    "other_family",
     "ranked",
     "reference_comparison",
+    "repeats",
     "run_summary",
     "search_progress",
     "searched",
     "test_metrics_table",
 ]
 
-#: The measures compared between the best custom CNN and the best transfer model: column, label, kind.
+#: The measures compared between the best custom CNN and the best other trial: column, label, kind.
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("val_accuracy", "Validation accuracy", "score"),
     ("test_accuracy", "Test accuracy", "score"),
@@ -69,8 +79,13 @@ _TRIAL_COLUMNS = (
 
 
 def searched(trials: pd.DataFrame) -> pd.DataFrame:
-    """Trials sampled by a search (not reference recipes)."""
-    return trials[~trials["is_reference"]]
+    """Trials sampled by a search: neither reference recipes nor finalists' repeats."""
+    return trials[(trials["role"] == "search") & ~trials["is_reference"]]
+
+
+def repeats(trials: pd.DataFrame) -> pd.DataFrame:
+    """The finalists' repeats: a search trial's configuration trained again with another seed, and tested."""
+    return trials[trials["role"] == "repeat"]
 
 
 def finished(trials: pd.DataFrame) -> pd.DataFrame:
@@ -95,16 +110,13 @@ def best_by_family(trials: pd.DataFrame) -> pd.DataFrame:
     return best.set_index(["dataset", "family"])
 
 
-def _no_weights(weights: Any) -> bool:
-    return weights is None or (isinstance(weights, float) and np.isnan(weights)) or weights == "none"
-
-
 def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
-    """Best custom CNN and best transfer model of every dataset, picked by validation accuracy.
+    """Best trial of every family on every dataset, picked by validation accuracy (no finalists repeated).
 
-    One row per (dataset, family) for both families, even when a family has no finished trial
-    (then ``present`` is False and the measures are NaN). Columns: ``present``, ``finished_trials``,
-    ``label``, ``backbone``, ``is_best`` (evaluated on the test split) and :data:`SUMMARY_METRICS`.
+    One row per (dataset, family) for every family of :data:`benchmarks.models.FAMILIES`, even when it has
+    no finished trial (then ``present`` is False and the measures are NaN). Columns: ``present``,
+    ``finished_trials``, ``label``, ``backbone``, ``is_best`` (evaluated on the test split) and
+    :data:`SUMMARY_METRICS`.
     """
     datasets = datasets if datasets is not None else list(dict.fromkeys(trials["dataset"]))
     best = best_by_family(trials)
@@ -115,31 +127,99 @@ def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -
             row: dict[str, Any] = {"dataset": dataset, "family": family}
             if (dataset, family) in best.index:
                 trial = best.loc[(dataset, family)]
-                row.update(
-                    present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"]),
-                    from_scratch=family != "custom_cnn" and _no_weights(trial.get("weights")),
-                )
+                row.update(present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"]))
                 row.update({column: trial[column] for column, _, _ in SUMMARY_METRICS})
             else:
-                row.update(present=False, label=None, backbone=None, is_best=False, from_scratch=False)
+                row.update(present=False, label=None, backbone=None, is_best=False)
                 row.update({column: np.nan for column, _, _ in SUMMARY_METRICS})
             row["finished_trials"] = int(counts.get((dataset, family), 0))
             rows.append(row)
-    columns = ["dataset", "family", "present", "finished_trials", "label", "backbone", "is_best", "from_scratch"]
+    columns = ["dataset", "family", "present", "finished_trials", "label", "backbone", "is_best"]
     frame = pd.DataFrame(rows, columns=columns + [c for c, _, _ in SUMMARY_METRICS])
     return frame.set_index(["dataset", "family"])
 
 
+def other_family(comparison: pd.DataFrame, dataset: str) -> str | None:
+    """The family the custom CNN is compared with on ``dataset``: of the other families with a finished trial,
+    the one whose best trial has the best validation accuracy; None where no other family finished."""
+    others = comparison.loc[dataset].drop(index=CUSTOM_CNN)
+    others = others[others["present"]]
+    return None if others.empty else str(others["val_accuracy"].astype(float).idxmax())
+
+
 def family_difference(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Transfer minus custom CNN for every measure of :func:`family_comparison`, one row per dataset."""
+    """The other family (:func:`other_family`) minus custom CNN for every measure of :func:`family_comparison`.
+
+    One row per dataset; column ``family`` names the other family (None, and NaN measures, where there is none).
+    """
     metrics = [c for c, _, _ in SUMMARY_METRICS]
     datasets = list(dict.fromkeys(comparison.index.get_level_values("dataset")))
     rows = []
     for dataset in datasets:
-        cnn = comparison.loc[(dataset, "custom_cnn"), metrics].astype(float)
-        transfer = comparison.loc[(dataset, "transfer"), metrics].astype(float)
-        rows.append({"dataset": dataset, **(transfer - cnn).to_dict()})
-    return pd.DataFrame(rows, columns=["dataset", *metrics]).set_index("dataset")
+        other = other_family(comparison, dataset)
+        cnn = comparison.loc[(dataset, CUSTOM_CNN), metrics].astype(float)
+        values = (comparison.loc[(dataset, other), metrics].astype(float) - cnn) if other else cnn * np.nan
+        rows.append({"dataset": dataset, "family": other, **values.to_dict()})
+    return pd.DataFrame(rows, columns=["dataset", "family", *metrics]).set_index("dataset")
+
+
+def _usable(trials: pd.DataFrame) -> pd.DataFrame:
+    """Repeats that finished and were tested: the ones a comparison can use."""
+    return trials[(trials["status"] != "failed") & trials["test_accuracy"].notna()]
+
+
+def _run_starts(trials: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+    """When each run of ``trials`` started: its ``runs`` row, else its first trial."""
+    first = trials.groupby("run_id")["started_at"].min()
+    if len(runs):
+        stored = runs.drop_duplicates("run_id").set_index("run_id")["started_at"]
+        first = stored.reindex(first.index).fillna(first)
+    return first
+
+
+def headline_repeats(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The tested repeats the headline of ``dataset`` compares; empty where no finalist was repeated.
+
+    They come from the most recent run (by start) with tested repeats; a side (custom CNN, or the other
+    backbones) that run lacks comes from the most recent other run that has it.
+    """
+    pool = _usable(repeats(_of(trials, dataset)))
+    if pool.empty:
+        return pool
+    order = _run_starts(pool, runs).sort_values(ascending=False, kind="mergesort").index
+    custom = pool["backbone"] == CUSTOM_CNN
+    chosen = []
+    for side in (custom, ~custom):
+        runs_with_side = [run for run in order if (pool.loc[side, "run_id"] == run).any()]
+        if runs_with_side:
+            chosen.append(pool[side & (pool["run_id"] == runs_with_side[0])])
+    return pd.concat(chosen).sort_values("id")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with None for every missing value (what :func:`compare_families` expects)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def finalist_comparison(rows: pd.DataFrame) -> FamilyComparison:
+    """:func:`benchmarks.comparison.compare_families` of repeats (:func:`headline_repeats`).
+
+    A finalist's ``repeat_of`` becomes the label (``run_name/trial_id``) of the search trial it repeats.
+    """
+    return compare_families(_records(rows.assign(repeat_of=rows["finalist"])))
+
+
+def finalist_costs(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean parameters and training time of each finalist (indexed by its label) over its repeats."""
+    return rows.groupby("finalist")[["params", "wall_seconds"]].mean()
+
+
+def finalist_repeats(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Every repeat of ``dataset`` (failed ones too), by run, the search trial it repeats (``finalist``), seed."""
+    frame = repeats(_of(trials, dataset))
+    frame = frame.assign(run_order=frame.groupby("run_id")["id"].transform("min"))
+    frame = frame.sort_values(["run_order", "finalist", "seed", "id"], kind="mergesort")
+    return frame[["finalist", "seed", *_TRIAL_COLUMNS]].reset_index(drop=True)
 
 
 def leaderboard(trials: pd.DataFrame, dataset: str, top: int | None = 10) -> pd.DataFrame:
@@ -158,14 +238,15 @@ def leaderboard(trials: pd.DataFrame, dataset: str, top: int | None = 10) -> pd.
 def reference_comparison(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Reference-recipe trials of ``dataset`` next to the searched best of each family.
 
-    Empty when the dataset has no reference trials. Column ``role`` says which row is which.
+    Empty when the dataset has no reference trials. Column ``role`` says which row is which, naming the family
+    of a searched best (``searched best (transfer learning)``).
     """
     of_dataset = _of(trials, dataset)
     references = of_dataset[of_dataset["is_reference"]]
     if references.empty:
         return pd.DataFrame(columns=["role", "is_best", *_TRIAL_COLUMNS])
     best = ranked(searched(of_dataset)).groupby("family", sort=False).head(1)
-    best = best.assign(role=[f"searched best ({f})" for f in best["family"]])
+    best = best.assign(role=[f"searched best ({family_label(f)})" for f in best["family"]])
     refs = references.sort_values(["val_accuracy", "id"], ascending=[False, True], na_position="last")
     refs = refs.assign(role="reference recipe")
     frame = pd.concat([best, refs], ignore_index=True)
@@ -197,9 +278,14 @@ def published_comparison(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str)
     searched trial of the dataset (by validation accuracy; test figures only where it was evaluated).
     Columns: ``label``, ``space``, ``variant``, ``metric``, ``metric_label``, ``published``, ``reproduced``,
     ``searched`` and ``note`` (the recipe's published remark); empty without reference trials. ``runs`` is
-    a prepared runs frame (``published_dict``).
+    a prepared runs frame (``published_dict``). ``comparable`` is False where the reference trial trained a
+    pretrained backbone from scratch (family ``scratch``, weights none): recipes publish figures of the
+    pretrained backbone, so its figures and the published ones do not measure the same thing.
     """
-    columns = ["label", "space", "variant", "metric", "metric_label", "published", "reproduced", "searched", "note"]
+    columns = [
+        "label", "space", "variant", "family", "backbone", "comparable", "metric", "metric_label", "published",
+        "reproduced", "searched", "note",
+    ]  # fmt: skip
     of_dataset = _of(trials, dataset)
     references = finished(of_dataset[of_dataset["is_reference"]]).sort_values("id")
     if references.empty:
@@ -217,6 +303,9 @@ def published_comparison(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str)
                         "label": trial["label"],
                         "space": trial["space"],
                         "variant": trial["config_dict"].get("variant"),
+                        "family": trial["family"],
+                        "backbone": trial["backbone"],
+                        "comparable": trial["family"] == family(trial["backbone"]),
                         "metric": key,
                         "metric_label": label,
                         "published": published.get(key, np.nan),
@@ -252,20 +341,21 @@ def search_progress(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per backbone over all datasets (searched trials).
+    """One row per backbone and family over all datasets (searched trials): a backbone trained with
+    pretrained weights and from scratch is two rows.
 
     Columns: family, datasets, trials, finished, failed, best_val_accuracy, best_dataset,
     mean_val_accuracy (over finished trials), median_params, median_wall_seconds.
     """
     pool = searched(trials)
     rows = []
-    for backbone, group in pool.groupby("backbone", sort=True):
+    for (backbone, family), group in pool.groupby(["backbone", "family"], sort=True):
         done = finished(group)
         best = ranked(group).head(1)
         rows.append(
             {
                 "backbone": backbone,
-                "family": group["family"].mode().iat[0],
+                "family": family,
                 "datasets": group["dataset"].nunique(),
                 "trials": len(group),
                 "finished": len(done),
@@ -287,12 +377,22 @@ def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _model(trials: pd.DataFrame) -> pd.Series:
+    """The backbone, followed by its family where that is not what the backbone implies
+    (``mobilenet_v2 (backbone from scratch)``)."""
+    usual = trials["backbone"].map(lambda backbone: family(backbone))
+    named = trials["backbone"] + " (" + trials["family"].map(family_label) + ")"
+    return trials["backbone"].where(trials["family"] == usual, named)
+
+
 def backbone_by_dataset(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
-    """Best validation accuracy of every backbone (rows) on every dataset (columns); NaN where not run."""
-    pool = finished(searched(trials))
+    """Best validation accuracy of every backbone (rows; a backbone from scratch apart) on every dataset
+    (columns); NaN where not run."""
+    pool = searched(trials)
+    pool = pool.assign(backbone=_model(pool))
     datasets = datasets if datasets is not None else list(dict.fromkeys(trials["dataset"]))
-    backbones = sorted(searched(trials)["backbone"].unique())
-    table = pool.pivot_table(index="backbone", columns="dataset", values="val_accuracy", aggfunc="max")
+    backbones = sorted(pool["backbone"].unique())
+    table = finished(pool).pivot_table(index="backbone", columns="dataset", values="val_accuracy", aggfunc="max")
     return table.reindex(index=backbones, columns=datasets)
 
 
@@ -365,10 +465,12 @@ def dataset_overview(trials: pd.DataFrame, datasets: list[str] | None = None) ->
 def best_model(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> tuple[pd.Series, pd.Series] | None:
     """The test-evaluated trial of ``dataset`` with the best validation accuracy, and its run.
 
-    Only trials marked ``is_best`` whose run stored ``test_metrics`` qualify; None when there is none.
+    Only trials marked ``is_best`` (never a finalist's repeat) whose run stored ``test_metrics`` qualify; None
+    when there is none.
     """
     with_metrics = runs[runs["test_metrics_dict"].map(lambda m: isinstance(m, dict))] if len(runs) else runs
-    candidates = ranked(_of(trials, dataset))
+    of_dataset = _of(trials, dataset)
+    candidates = ranked(of_dataset[of_dataset["role"] != "repeat"])
     candidates = candidates[candidates["is_best"] & candidates["run_id"].isin(set(with_metrics["run_id"]))]
     if candidates.empty:
         return None

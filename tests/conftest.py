@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.models import family as family_of
 from runners.store import ResultsStore
 
 _T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
@@ -90,12 +91,19 @@ class FakeResults:
         self._clock = _T0
 
     def trial(self, run_id: str, run_name: str, dataset: str, spec: dict[str, Any], *, space: str) -> dict[str, Any]:
-        """A full trials row from a short spec (trial_id, backbone, val_accuracy, status, …)."""
+        """A full trials row from a short spec (trial_id, backbone, val_accuracy, status, weights, role, …).
+
+        The family follows the backbone and ``weights`` (``none``: ``scratch``) as a search stores it; any other
+        key (``family``, ``role``, ``seed``, ``repeat_of``, ``test_accuracy`` …) is stored as given, so an older
+        database's row (family ``transfer`` with weights none, role NULL) can be written too.
+        """
         spec = dict(spec)
         trial_id = spec.pop("trial_id")
         backbone = spec.pop("backbone")
         status = spec.pop("status", "completed")
-        family = "custom_cnn" if backbone == "custom_cnn" else "transfer"
+        weights = spec.pop("weights", None if backbone == "custom_cnn" else "imagenet")
+        is_reference = spec.pop("is_reference", False)
+        family = family_of(backbone, pretrained=weights not in (None, "none"))
         rng = random.Random(f"{run_id}/{trial_id}")
         lr = spec.pop("learning_rate", round(10 ** rng.uniform(-4, -2), 6))
         config: dict[str, Any] = {
@@ -128,7 +136,8 @@ class FakeResults:
             "budget": "smoke",
             "family": family,
             "backbone": backbone,
-            "is_reference": spec.pop("is_reference", False),
+            "is_reference": is_reference,
+            "role": "reference" if is_reference else "search",
             "is_best": False,
             "status": status,
             "error": spec.pop(
@@ -141,7 +150,7 @@ class FakeResults:
             "params": None if status == "failed" else params,
             "trainable_params": None if status == "failed" else params,
             "image_size": 64,
-            "weights": None if family == "custom_cnn" else "imagenet",
+            "weights": weights,
             **config,
             "config": config,
             "history": None if status == "failed" or val is None else _history(val, epochs, family, lr, params),
@@ -162,8 +171,13 @@ class FakeResults:
         class_names: list[str] | None = None,
         test: tuple[float, float] | None = (0.8, 0.78),
         status: str = "finished",
+        repeats: dict[str, list[tuple[float | None, float | None, float | None]]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Store a run and its trials; the best finished trial gets ``is_best`` and the ``test`` (accuracy, macro F1)."""
+        """Store a run and its trials; the best finished trial gets ``is_best`` and the ``test`` (accuracy, macro F1).
+
+        ``repeats`` maps a finalist (a trial_id of ``trials``) to its repeats, one (val accuracy, test accuracy,
+        macro F1) each: trained after the search with seeds 1, 2, … (see :meth:`repeat_rows`).
+        """
         run_name = run_name or run_id
         class_names = class_names or ["cat", "dog", "horse"]
         started = self._clock
@@ -177,6 +191,8 @@ class FakeResults:
         best = max(done, key=lambda r: r["val_accuracy"]) if done else None
         if best is not None and test is not None:
             best.update(is_best=True, test_accuracy=test[0], test_f1_macro=test[1])
+        for finalist, scores in (repeats or {}).items():
+            rows += self.repeat_rows(next(r for r in rows if r["trial_id"] == finalist), scores, space=space)
         for row in rows:
             self.store.record_trial(row)
         self.store.update_run(
@@ -192,6 +208,25 @@ class FakeResults:
             model_path=f"/results/models/{run_id}.keras" if best is not None else None,
         )
         self.store.engine.dispose()
+        return rows
+
+    def repeat_rows(
+        self, finalist: dict[str, Any], scores: list[tuple[float | None, float | None, float | None]], *, space: str
+    ) -> list[dict[str, Any]]:
+        """Rows of role ``repeat`` retraining ``finalist`` (a search trial's row) with seeds 1, 2, …
+
+        Each score is (val accuracy, test accuracy, macro F1): no val accuracy is a failed repeat, no test
+        accuracy an untested one. Trial ids are ``<finalist>-s<seed>``.
+        """
+        rows = []
+        for seed, (val, test, f1) in enumerate(scores, start=1):
+            spec = {
+                "trial_id": f"{finalist['trial_id']}-s{seed}", "backbone": finalist["backbone"],
+                "weights": finalist["weights"], "family": finalist["family"], "role": "repeat", "seed": seed,
+                "repeat_of": finalist["trial_id"], "val_accuracy": val, "status": "failed" if val is None else "completed",
+                "test_accuracy": test, "test_f1_macro": f1,
+            }  # fmt: skip
+            rows.append(self.trial(finalist["run_id"], finalist["run_name"], finalist["dataset"], spec, space=space))
         return rows
 
 
@@ -249,10 +284,63 @@ def populate_rich(fake: FakeResults) -> FakeResults:
     return fake
 
 
+def populate_finalists(fake: FakeResults) -> FakeResults:
+    """Three datasets whose finalists were repeated (or not), with the scores the headline must show.
+
+    flowers: flowers-old repeated custom CNN c1 (test 0.80, 0.82, 0.84) and mobilenet_v2 t1 (0.60, 0.61, 0.62);
+    the later flowers-new searched backbones only and repeated resnet50 t9 (0.90, 0.91, 0.92; a fourth repeat
+    failed). The headline compares flowers-old/c1 with flowers-new/t9: transfer learning better by 9.0 pp
+    (95% CI 4.8 to 13.2). Macro F1 is test accuracy minus 0.01. 5 search trials, 10 repeats.
+    digits: no repeats (the best-trial comparison). cifar: trained without weights, one repeat per finalist.
+    """
+    fake.run(
+        "fl-old", "flowers",
+        [
+            {"trial_id": "c1", "backbone": "custom_cnn", "val_accuracy": 0.80},
+            {"trial_id": "t1", "backbone": "mobilenet_v2", "val_accuracy": 0.85},
+            {"trial_id": "c2", "backbone": "custom_cnn", "val_accuracy": 0.70},
+        ],
+        run_name="flowers-old", test=(0.85, 0.84),
+        repeats={"c1": [(0.79, 0.80, 0.79), (0.80, 0.82, 0.81), (0.81, 0.84, 0.83)],
+                 "t1": [(0.84, 0.60, 0.59), (0.85, 0.61, 0.60), (0.86, 0.62, 0.61)]},
+    )  # fmt: skip
+    fake.run(
+        "fl-new", "flowers",
+        [
+            {"trial_id": "t9", "backbone": "resnet50", "val_accuracy": 0.93},
+            {"trial_id": "t8", "backbone": "efficientnet_b0", "val_accuracy": 0.88},
+        ],
+        run_name="flowers-new", space="transfer", test=(0.92, 0.91),
+        repeats={"t9": [(0.92, 0.90, 0.89), (0.93, 0.91, 0.90), (0.94, 0.92, 0.91), (None, None, None)]},
+    )  # fmt: skip
+    fake.run(
+        "dg", "digits",
+        [
+            {"trial_id": "d1", "backbone": "custom_cnn", "val_accuracy": 0.97},
+            {"trial_id": "d2", "backbone": "mobilenet_v2", "val_accuracy": 0.93},
+        ],
+        run_name="digits-search", class_names=DIGITS, test=(0.95, 0.94),
+    )  # fmt: skip
+    fake.run(
+        "cf", "cifar",
+        [
+            {"trial_id": "a", "backbone": "custom_cnn", "val_accuracy": 0.50},
+            {"trial_id": "b", "backbone": "mobilenet_v2", "val_accuracy": 0.40, "weights": "none"},
+        ],
+        run_name="cifar-scratch", test=(0.49, 0.48),
+        repeats={"a": [(0.50, 0.48, 0.47)], "b": [(0.41, 0.39, 0.38)]},
+    )  # fmt: skip
+    return fake
+
+
 @pytest.fixture(scope="session")
 def report_fakes() -> SimpleNamespace:
-    """``FakeResults`` (a writer of realistic fake runs) and ``populate_rich`` (the two-dataset scenario)."""
-    return SimpleNamespace(FakeResults=FakeResults, populate_rich=populate_rich, BEANS=BEANS, DIGITS=DIGITS)
+    """``FakeResults`` (a writer of realistic fake runs), ``populate_rich`` (the two-dataset scenario) and
+    ``populate_finalists`` (repeated finalists)."""
+    return SimpleNamespace(
+        FakeResults=FakeResults, populate_rich=populate_rich, populate_finalists=populate_finalists,
+        BEANS=BEANS, DIGITS=DIGITS,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -101,7 +101,9 @@ def test_leaderboard_ranks_finished_searched_trials(rich):
 
 def test_reference_comparison_puts_recipes_next_to_the_searched_best(rich):
     frame = tables.reference_comparison(rich.trials, "beans")
-    assert frame["role"].tolist() == ["searched best (transfer)", "searched best (custom_cnn)", "reference recipe"]
+    assert frame["role"].tolist() == [
+        "searched best (transfer learning)", "searched best (custom CNN)", "reference recipe"
+    ]
     assert frame["label"].tolist() == ["beans-search/t02", "beans-cnn/c01", "beans-reference/ref-mobilenet"]
     assert frame["val_accuracy"].tolist() == [0.90, 0.78, 0.86]
     assert tables.reference_comparison(rich.trials, "digits").empty
@@ -321,7 +323,7 @@ def test_one_family_only(fake_results, tmp_path, capsys):
     )  # fmt: skip
     out, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "flowers")
     assert (
-        "flowers: only transfer-learning trials finished (no custom CNN trial did), so there is no comparison."
+        "flowers: only transfer learning trials finished (no custom CNN trial did), so there is no comparison."
         in markdown
     )
     assert (
@@ -333,17 +335,32 @@ def test_one_family_only(fake_results, tmp_path, capsys):
     assert len(_images_exist(out, page)) == 6  # summary, confusion matrix, progress, curves, hyperparameters, cost
 
 
-def test_backbones_without_weights_are_labelled_from_scratch(fake_results, tmp_path, capsys):
+def test_an_older_databases_transfer_row_without_weights_is_a_backbone_from_scratch(fake_results, tmp_path, capsys):
+    # Stored before the scratch family existed: family "transfer", weights none, no role.
     fake_results.run(
         "scratch", "cifar",
         [
-            {"trial_id": "a", "backbone": "custom_cnn", "val_accuracy": 0.33},
-            {"trial_id": "b", "backbone": "mobilenet_v2", "val_accuracy": 0.21, "weights": "none"},
+            {"trial_id": "a", "backbone": "custom_cnn", "val_accuracy": 0.33, "role": None},
+            {"trial_id": "b", "backbone": "mobilenet_v2", "val_accuracy": 0.21, "weights": "none",
+             "family": "transfer", "role": None},
         ],
     )  # fmt: skip
+    stored = fake_results.store.trials().set_index("trial_id")
+    assert stored.loc["b", "family"] == "transfer" and stored["role"].isna().all()
+    trials = load_results(fake_results.url).trials.set_index("trial_id")
+    assert trials["family"].to_dict() == {"a": "custom_cnn", "b": "scratch"}
+    assert trials["role"].tolist() == ["search", "search"]
     out, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "cifar")
-    assert "| cifar | Best trial (by validation accuracy) | scratch/a (custom\\_cnn) | scratch/b (mobilenet\\_v2, from scratch) |" in markdown
-    assert "the custom CNN beats transfer learning (mobilenet\\_v2 trained from scratch) by 12.00 pp" in markdown
+    assert (
+        "| cifar | Best trial (by validation accuracy) | scratch/a (custom\\_cnn) | "
+        "scratch/b (mobilenet\\_v2, backbone from scratch) |" in markdown
+    )
+    assert "| Dataset | Measure | Custom CNN | Backbone from scratch | Difference |" in markdown
+    assert "the custom CNN beats backbone from scratch (mobilenet\\_v2) by 12.00 pp" in markdown
+    assert "| mobilenet\\_v2 | Backbone from scratch |" in markdown  # the backbones table
+    assert "<th class=num scope=\"col\">Backbone from scratch</th>" in page
+    for text in (markdown, page):
+        assert "Transfer learning" not in text and "transfer learning (" not in text and "transfer learning minus" not in text
 
 
 def test_single_trial(fake_results, tmp_path, capsys):
