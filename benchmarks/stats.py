@@ -59,6 +59,12 @@ class Difference:
     n_b: int
     confidence: float = CONFIDENCE
 
+    def describe(self) -> str:
+        """``+9.0 pp (95% CI +4.8 to +13.2)``, or says that there is no interval."""
+        if self.low is None:
+            return f"{self.mean * 100:+.1f} pp (no interval)"
+        return f"{self.mean * 100:+.1f} pp (95% CI {self.low * 100:+.1f} to {self.high * 100:+.1f})"
+
     @property
     def spans_zero(self) -> bool:
         return self.low is None or self.low <= 0 <= self.high

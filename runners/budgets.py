@@ -18,15 +18,16 @@ class Budget:
     max_examples: tuple[int | None, int | None, int | None]  # train, validation, test
     patience: int
     grace_period: int  # epochs every trial gets before ASHA may stop it
+    repeats: int  # seeds each finalist is trained again with after the search (runners.finalists)
     description: str
 
 
 BUDGETS: dict[str, Budget] = {
     b.name: b
     for b in (
-        Budget("smoke", 4, 3, 32, (2048, 512, 1000), 2, 2, "minutes on a 2-core CPU: CI and trying things out"),
-        Budget("small", 16, 10, 96, (10_000, 2_000, 5_000), 3, 2, "a meaningful laptop run"),
-        Budget("full", 64, 30, 224, (None, None, None), 5, 3, "a GPU-node run on whole datasets"),
+        Budget("smoke", 4, 3, 32, (2048, 512, 1000), 2, 2, 2, "minutes on a 2-core CPU: CI and trying things out"),
+        Budget("small", 16, 10, 96, (10_000, 2_000, 5_000), 3, 2, 3, "a meaningful laptop run"),
+        Budget("full", 64, 30, 224, (None, None, None), 5, 3, 5, "a GPU-node run on whole datasets"),
     )
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 from ray.tune import Callback
 
 from benchmarks.models import family
+from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord, trial_role
 from runners.store import HYPERPARAMETERS, ResultsStore, now
 from runners.trainable import TRIAL_ERROR
 
@@ -64,9 +65,10 @@ def _column_value(value: Any) -> Any:
 class ProgressPrinter(Callback):
     """One line per trial start, epoch and end, so a person can follow a long search."""
 
-    def __init__(self, num_samples: int, epochs: int):
+    def __init__(self, num_samples: int, epochs: int, what: str = "trial"):
         self.num_samples = num_samples
         self.epochs = epochs
+        self.what = what  # "trial", or "repeat" for a finalist's repeats
         self.started = time.time()  # wall clock: a resumed search goes on counting from the first start
         self.finished = 0
 
@@ -81,13 +83,13 @@ class ProgressPrinter(Callback):
         print(f"[{elapsed:6.0f}s] {text}", file=sys.stdout, flush=True)
 
     def on_trial_start(self, iteration, trials, trial, **info):
-        self._print(f"trial {trial.trial_id} started: {describe_config(trial.config)}")
+        self._print(f"{self.what} {trial.trial_id} started: {describe_config(trial.config)}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if TRIAL_ERROR in result:
             return  # on_trial_complete says it failed
         self._print(
-            f"trial {trial.trial_id} epoch {result.get('epoch')}/{self.epochs} "
+            f"{self.what} {trial.trial_id} epoch {result.get('epoch')}/{self.epochs} "
             f"val_accuracy={result.get('val_accuracy', float('nan')):.4f} val_loss={result.get('val_loss', float('nan')):.4f}"
         )
 
@@ -99,16 +101,16 @@ class ProgressPrinter(Callback):
         result = trial.last_result or {}
         how = "finished" if ended_naturally(result) else "stopped early by the scheduler"
         self._print(
-            f"trial {trial.trial_id} {how} ({self.finished}/{self.num_samples} done): "
+            f"{self.what} {trial.trial_id} {how} ({self.finished}/{self.num_samples} done): "
             f"best val_accuracy={result.get('best_val_accuracy', float('nan')):.4f}"
         )
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.finished += 1
-        self._print(f"trial {trial.trial_id} FAILED ({self.finished}/{self.num_samples} done): {error_message(trial)}")
+        self._print(f"{self.what} {trial.trial_id} FAILED ({self.finished}/{self.num_samples} done): {error_message(trial)}")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
-        self._print(f"trial {trial.trial_id} lost its worker ({error_message(trial)}); "
+        self._print(f"{self.what} {trial.trial_id} lost its worker ({error_message(trial)}); "
                     "retrying it from its last checkpoint")
 
 
@@ -127,9 +129,9 @@ class TrialRecorder(Callback):
     EPOCH_KEYS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "params",
                   "trainable_params", "node_id", "rss_mb", "peak_rss_mb")
 
-    def __init__(self, store: ResultsStore, run: dict[str, Any]):
+    def __init__(self, store: ResultsStore, run: RunRecord):
         self.store = store
-        self.run = run  # run_id, run_name, dataset, space, budget, image_size, weights, is_reference
+        self.run = run
         self.started_at: dict[str, Any] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
 
@@ -167,10 +169,12 @@ class TrialRecorder(Callback):
         best = max(history, key=lambda h: h["val_accuracy"], default={})
         last = (trial.last_result or {})
         row = {
-            **{k: self.run[k] for k in ("run_id", "run_name", "dataset", "space", "budget", "image_size", "weights")},
-            "is_reference": bool(self.run.get("is_reference", False)),
+            **self.run.trial_fields(),
             "trial_id": trial.trial_id,
-            "family": family(config.get("backbone", "")),
+            "role": trial_role(config, self.run),
+            "seed": config.get(SEED_KEY, self.run.seed),
+            "repeat_of": config.get(REPEAT_OF_KEY),
+            "family": family(config.get("backbone", ""), self.run.pretrained),
             "backbone": config.get("backbone"),
             "status": status,
             "error": error,

@@ -4,14 +4,14 @@
     python -m runners.search --resume NAME        # continue an interrupted search
 
 Flow: dataset -> pre-flight checks -> Ray Tune (Optuna sampler, ASHA) -> one row per
-trial in the results database -> best trial evaluated on the test split -> saved model.
+trial in the results database -> each family's finalist trained again with new seeds and tested
+(runners.finalists) -> best trial evaluated on the test split -> saved model and summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import datetime as dt
 import logging
 import os
@@ -25,12 +25,11 @@ from typing import Any
 
 from benchmarks.errors import UserError
 from runners.budgets import BUDGETS, Budget
+from runners.finalists import FINALIST_MODES
 from runners.gpu import PRECISIONS
+from runners.tuning import SAMPLERS, SCHEDULERS
 
 log = logging.getLogger("runners.search")
-
-SAMPLERS = ("tpe", "random", "cmaes", "gp")
-SCHEDULERS = ("asha", "fifo")
 
 
 class Interrupted(Exception):
@@ -57,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmarks.datasets import DEFAULT_DATASET
 
     budgets = "; ".join(
-        f"{b.name}: {b.num_samples} trials x {b.epochs} epochs at {b.image_size}px, {b.description}" for b in BUDGETS.values()
+        f"{b.name}: {b.num_samples} trials x {b.epochs} epochs at {b.image_size}px, {b.repeats} repeats of each finalist, "
+        f"{b.description}" for b in BUDGETS.values()
     )
     p = _OneLineParser(
         prog="python -m runners.search",
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--weights", default="imagenet",
                         help="backbone weights: imagenet, none, a weights file (one-backbone spaces) or a folder of <backbone>.weights.h5")
     search.add_argument("--seed", type=int, default=0, help="seed of data splits, sampler and training")
+    search.add_argument("--repeats", type=int, metavar="N",
+                        help="after the search, train each finalist N more times with new seeds and test every "
+                        "repeat, for intervals and a verdict (default: the budget's; 0 turns it off)")
+    search.add_argument("--finalists", default="per-family", choices=FINALIST_MODES,
+                        help="what is repeated: the best configuration of each family (custom CNN, backbones), "
+                        "or of each backbone")
 
     compute = p.add_argument_group("compute")
     compute.add_argument("--address", help="Ray cluster to join (auto, host:port, or ray://host:port); default starts a local Ray")
@@ -148,6 +154,8 @@ class SearchOptions:
     max_failures: int = 2
     verbose: bool = False
     command: str = ""
+    repeats: int = 0  # runs saved before finalists existed resume without them
+    finalists: str = "per-family"
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "results": str(self.results)}
@@ -176,6 +184,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UserError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if args.repeats is not None and args.repeats < 0:
+        raise UserError(f"--repeats must be at least 0, got {args.repeats}")
     if args.cpus_per_trial <= 0 or args.gpus_per_trial < 0:
         raise UserError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0")
     if args.steps_per_execution < 1:
@@ -226,6 +236,9 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         max_failures=args.max_failures,
         verbose=args.verbose,
         command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
+        # A reference recipe tests every one of its fixed trials instead.
+        repeats=0 if space.is_reference else (args.repeats if args.repeats is not None else budget.repeats),
+        finalists=args.finalists,
     )
 
 
@@ -283,75 +296,6 @@ def recipe_setting(value: int | None, budget: Budget) -> int | None:
     return value if budget.name == "full" else None
 
 
-def make_sampler(name: str, seed: int, num_samples: int):
-    """An Optuna sampler; TPE with constant_liar so parallel trials do not all sample the same point."""
-    import importlib.util
-
-    import optuna
-
-    if name == "tpe":
-        return optuna.samplers.TPESampler(
-            seed=seed, constant_liar=True, multivariate=True, group=True,
-            n_startup_trials=max(2, min(10, num_samples // 3)),
-        )
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "cmaes":
-        # CMA-ES samples numeric parameters; categorical ones fall back to random sampling.
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-    if name == "gp":
-        if importlib.util.find_spec("torch") is None:
-            raise UserError("--sampler gp needs PyTorch: pip install torch (or use --sampler tpe)")
-        return optuna.samplers.GPSampler(seed=seed)
-    raise UserError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
-
-
-def make_scheduler(name: str, epochs: int, grace_period: int):
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-    if name == "asha":
-        return ASHAScheduler(time_attr="training_iteration", max_t=epochs,
-                             grace_period=min(grace_period, epochs), reduction_factor=2)
-    return FIFOScheduler()
-
-
-def _start_ray(options: SearchOptions) -> None:
-    import optuna
-    import ray
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if not options.verbose:
-        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter is silent at verbose=0
-    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"} if not options.verbose else {}
-    try:
-        ray.init(
-            # "local": never join a cluster that another `ray start` on this machine announced in /tmp/ray.
-            address=options.address or "local",
-            include_dashboard=False,
-            log_to_driver=options.verbose,
-            logging_level=logging.INFO if options.verbose else logging.ERROR,
-            runtime_env={"env_vars": env} if env else None,
-        )
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
-                        "start it with `ray start --head` or drop --address") from None
-
-
-def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
-    """How many trials run at once: --max-concurrent, else as many as the cluster's CPUs and GPUs hold
-    (fractional GPUs: 1 GPU at 0.25 per trial holds 4)."""
-    if options.max_concurrent:
-        return min(options.max_concurrent, options.num_samples)
-    fit = int(resources.get("CPU", 1) // options.cpus_per_trial)
-    if options.gpus_per_trial:
-        # A small tolerance: 1 / 0.1 is 9.999... in floating point.
-        fit = min(fit, int(resources.get("GPU", 0) / options.gpus_per_trial + 1e-9))
-        if fit < 1:
-            raise UserError(f"--gpus-per-trial {options.gpus_per_trial} but the Ray cluster has "
-                            f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
-    return max(1, min(fit, options.num_samples))
-
-
 def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None) -> dict[str, Any]:
     """Run the whole search (or continue ``resume``) and return the summary that is also written as ``summary.json``.
 
@@ -361,8 +305,11 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     from benchmarks.models import check_weights
     from benchmarks.training import TrainSettings
     from runners.budgets import get_budget
+    from runners.outcome import finish
     from runners.resume import experiment_exists, experiment_path, write_options
+    from runners.run import RunRecord
     from runners.store import ResultsStore, now
+    from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
     from search_spaces import get_space
 
     budget = get_budget(options.budget)
@@ -379,9 +326,10 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
         _check_resumable(store, resume, path)
 
     verb = "resuming" if resume else "search"
+    repeats = f", then {options.repeats} repeats of each finalist" if options.repeats else ""
     print(f"{verb} {options.name}: dataset {options.dataset}, space {space.name}, budget {budget.name} "
-          f"({options.num_samples} trials x {options.epochs} epochs at {options.image_size}px), "
-          f"sampler {options.sampler}, scheduler {options.scheduler}", flush=True)
+          f"({_plural(options.num_samples, 'trial')} x {_plural(options.epochs, 'epoch')} at {options.image_size}px"
+          f"{repeats}), sampler {options.sampler}, scheduler {options.scheduler}", flush=True)
     data = load_dataset(
         options.dataset, data_dir=options.data_dir, validation_fraction=options.val_fraction,
         test_fraction=options.test_fraction, max_examples=budget.max_examples, seed=options.seed,
@@ -389,50 +337,57 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     print(f"data: {data.describe()}", flush=True)
     check_weights(list(space.backbones), options.weights, options.image_size)
 
-    _start_ray(options)
+    start_ray(options)
     import ray
 
     max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options)
     gpu = ""
     if options.gpus_per_trial:
         gpu = f" + {options.gpus_per_trial:g} GPU ({'mixed precision, XLA' if options.precision == 'mixed' else 'float32'})"
-    print(f"ray: up to {max_concurrent} trials at a time, {options.cpus_per_trial:g} CPU{gpu} each; state in {path}",
-          flush=True)
+    print(f"ray: up to {_plural(max_concurrent, 'trial')} at a time, {options.cpus_per_trial:g} CPU{gpu} each; "
+          f"state in {path}", flush=True)
 
-    run_id = resume.run_id if resume else uuid.uuid4().hex[:12]
-    run = dict(run_id=run_id, run_name=options.name, dataset=data.name, space=space.name, budget=budget.name,
-               image_size=options.image_size, weights=options.weights or "none", is_reference=space.is_reference,
-               published=space.published)
+    run = RunRecord(run_id=resume.run_id if resume else uuid.uuid4().hex[:12], run_name=options.name,
+                    dataset=data.name, space=space.name, budget=budget.name, image_size=options.image_size,
+                    weights=options.weights or "none", seed=options.seed, is_reference=space.is_reference,
+                    published=space.published)
     if resume is None:
         store.start_run(
-            run_id=run_id, run_name=options.name, dataset=data.name, dataset_summary=data.describe(),
+            run_id=run.run_id, run_name=options.name, dataset=data.name, dataset_summary=data.describe(),
             class_names=list(data.class_names), space=space.name, budget=budget.name, sampler=options.sampler,
             scheduler=options.scheduler, seed=options.seed, num_samples=options.num_samples,
             max_concurrent=max_concurrent, epochs=options.epochs, image_size=options.image_size,
-            weights=options.weights or "none", command=options.command, published=space.published, storage_path=path,
+            weights=run.weights, command=options.command, published=space.published, storage_path=path,
         )
         write_options(options.storage_path, options.name,
-                      {"options": options.to_json(), "run_id": run_id, "max_concurrent": max_concurrent})
+                      {"options": options.to_json(), "run_id": run.run_id, "max_concurrent": max_concurrent})
     else:
-        store.update_run(run_id, status="running", finished_at=None)
-        _print_resume_state(store, options, run_id)
+        store.update_run(run.run_id, status="running", finished_at=None)
+        _print_resume_state(store, options, run.run_id)
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
                              patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed,
                              steps_per_execution=options.steps_per_execution)
     try:
-        grid = _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent,
-                    restore=resume is not None, callbacks=callbacks)
-        _check_complete(grid, options)
+        trainable = make_trainable(options, data, settings)
+        grid = _search(options, space, sampler, budget, trainable, store, run, max_concurrent,
+                       restore=resume is not None, callbacks=callbacks)
+        _check_complete(grid, options.num_samples)
         if resume is not None:
-            _forget_unknown_trials(grid, store, run_id)
-        summary = _finish(options, grid, data, store, run)
+            _forget_unknown_trials(grid, store, run.run_id, repeats=False)
+        finalists = _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data,
+                                      restore=resume is not None) if options.repeats else None
+        summary = finish(options, grid, data, store, run, finalists)
     except (Interrupted, KeyboardInterrupt):
-        store.update_run(run_id, status="interrupted", finished_at=now())
+        store.update_run(run.run_id, status="interrupted", finished_at=now())
         raise
     except BaseException:
-        store.update_run(run_id, status="failed", finished_at=now())
+        store.update_run(run.run_id, status="failed", finished_at=now())
         raise
     return summary
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _check_resumable(store, resume: SavedRun, path: str) -> None:
@@ -449,212 +404,63 @@ def _check_resumable(store, resume: SavedRun, path: str) -> None:
 def _print_resume_state(store, options: SearchOptions, run_id: str) -> None:
     from runners.resume import sampler_study
 
-    recorded = len(store.trials(run_id=run_id))
+    rows = store.trials(run_id=run_id)
+    recorded = int((rows["role"].fillna("search") != "repeat").sum()) if len(rows) else 0
     study = sampler_study(options.storage_path, options.name)
     learned = "" if study is None else (
         f"; the {options.sampler} sampler keeps {sum(t.state.is_finished() for t in study.trials)} finished trials")
     print(f"resume: {recorded} of {options.num_samples} trials already recorded{learned}", flush=True)
 
 
-def _check_complete(grid, options: SearchOptions) -> None:
+def _check_complete(grid, expected: int) -> None:
     """Ray Tune returns normally after a first Ctrl-C, with trials unfinished: that is an interruption."""
     ended = grid.num_terminated + grid.num_errors
-    if len(grid) < options.num_samples or ended < len(grid):
-        raise Interrupted(f"{ended} of {options.num_samples} trials ended")
+    if len(grid) < expected or ended < len(grid):
+        raise Interrupted(f"{ended} of {expected} trials ended")
 
 
-def _forget_unknown_trials(grid, store, run_id: str) -> None:
+def _forget_unknown_trials(grid, store, run_id: str, *, repeats: bool) -> None:
     analysis = getattr(grid, "_experiment_analysis", None)
     if analysis is None:
         return
-    gone = store.forget_trials(run_id, {trial.trial_id for trial in analysis.trials})
+    gone = store.forget_trials(run_id, {trial.trial_id for trial in analysis.trials}, repeats=repeats)
     if gone:
         print(f"dropped the rows of {len(gone)} trial(s) the interrupted driver started after its last saved state "
-              f"({', '.join(gone)}): the resumed search sampled those slots again", flush=True)
+              f"({', '.join(gone)}): the resumed search ran those slots again", flush=True)
 
 
-def _fit(options, space, sampler, budget, data, settings, store, run, max_concurrent, restore: bool = False,
-         callbacks: list | None = None):
-    from ray import tune
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
-
+def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, restore: bool = False,
+            callbacks: list | None = None):
+    """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
     from runners.callbacks import ProgressPrinter, TrialRecorder
-    from runners.gpu import gpu_settings, trial_resources
     from runners.resume import experiment_path
-    from runners.trainable import run_trial
+    from runners.tuning import make_scheduler, restore_tuner, run_tuner, search_algorithm
 
-    gpu = gpu_settings(options.gpus_per_trial, options.precision)
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial, gpu=gpu),
-        trial_resources(options.cpus_per_trial, gpu),
-    )
     if restore:
         # The searcher (with its Optuna study), scheduler, callbacks and trial states come from the saved state.
-        return tune.Tuner.restore(experiment_path(options.storage_path, options.name), trainable=trainable,
-                                  resume_unfinished=True, resume_errored=False).fit()
-    suggest = functools.partial(space.suggest, pretrained=options.weights is not None)
-    # The space's starting points (one plain recipe per backbone) run first; the sampler takes over from there.
-    first = list(space.starting_points[: options.num_samples]) or None
-    searcher = OptunaSearch(space=suggest, metric="val_accuracy", mode="max", sampler=sampler,
-                            points_to_evaluate=first)
-    # An explicit limit: without one OptunaSearch can end up running one trial at a time (ray#46965).
-    searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
-    tuner = tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(
-            metric="val_accuracy",
-            mode="max",
-            search_alg=searcher,
-            scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
-            num_samples=options.num_samples,
-            max_concurrent_trials=max_concurrent,
-            reuse_actors=False,  # TensorFlow frees GPU memory only when its process exits (ray#616)
-        ),
-        run_config=tune.RunConfig(
-            name=options.name,
-            storage_path=options.storage_path,
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=1, checkpoint_score_attribute="val_accuracy", checkpoint_score_order="max"
-            ),
-            # Retries a trial whose worker or node died, from its last checkpoint, on any node. Errors a
-            # trial raises itself are final: it reports them instead of raising (runners/trainable.py).
-            failure_config=tune.FailureConfig(max_failures=options.max_failures),
-            callbacks=[ProgressPrinter(options.num_samples, options.epochs), TrialRecorder(store, run), *(callbacks or [])],
-            verbose=0,
-        ),
+        return restore_tuner(trainable, experiment_path(options.storage_path, options.name))
+    return run_tuner(
+        trainable, options, name=options.name, storage_path=options.storage_path,
+        search_alg=search_algorithm(options, space, sampler, max_concurrent),
+        scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
+        num_samples=options.num_samples, max_concurrent=max_concurrent,
+        callbacks=[ProgressPrinter(options.num_samples, options.epochs), TrialRecorder(store, run), *(callbacks or [])],
     )
-    return tuner.fit()
 
 
-def _finish(options: SearchOptions, grid, data, store, run: dict[str, Any]) -> dict[str, Any]:
-    from runners.evaluate import evaluate_model, load_checkpoint_model, save_best
-    from runners.store import now
+def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data, restore: bool) -> dict[str, Any] | None:
+    """Pick each family's finalist from the search and run its repeats (see runners.finalists)."""
+    from runners.finalists import Candidate, pick_finalists, run_repeats
+    from runners.outcome import ok_results
 
-    run_id = run["run_id"]
-    results = list(grid)
-    failed = [r for r in results if _failure(r) is not None]
-    ok = [r for r in results if _failure(r) is None and r.metrics and "best_val_accuracy" in r.metrics]
-    if not ok:
-        first = _failure(failed[0])[:300] if failed else "no trial reported a result"
-        store.update_run(run_id, status="failed", finished_at=now(), trials_total=len(results), trials_failed=len(failed))
-        raise UserError(f"all {len(results)} trials failed; first error: {first}")
-    best = max(ok, key=lambda r: r.metrics["best_val_accuracy"])
-    trial_id = best.metrics["trial_id"]
-    print(f"best trial {trial_id}: {best.config} (val_accuracy {best.metrics['best_val_accuracy']:.4f})", flush=True)
-    print("evaluating it on the test split ...", flush=True)
-    model = load_checkpoint_model(best.get_best_checkpoint("val_accuracy", "max"))
-    test = evaluate_model(model, data, options.image_size)
-    store.update_trial(run_id, trial_id, is_best=True, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
-    references = _test_references(ok, best, test, data, store, run, options) if run["is_reference"] else []
-
-    summary = {
-        "run_id": run_id, "run_name": options.name, "dataset": data.name, "data": data.describe(),
-        "space": run["space"], "budget": options.budget, "command": options.command,
-        "best_trial_id": trial_id, "best_config": best.config, "val_accuracy": best.metrics["best_val_accuracy"],
-        "trials_total": len(results), "trials_failed": len(failed),
-        "failures": _count_failures(failed),
-        "image_size": options.image_size, "class_names": list(data.class_names), "test": test,
-    }
-    if run["is_reference"]:
-        summary.update(published=run["published"], reference_trials=references)
-    model_path = save_best(model, options.results / "models" / options.name, summary)
-    store.update_run(
-        run_id, status="finished", finished_at=now(), trials_total=len(results), trials_failed=len(failed),
-        best_trial_id=trial_id, test_metrics=test, model_path=str(model_path),
-    )
-    _print_summary(summary, model_path, options)
-    return summary
-
-
-def _failure(result) -> str | None:
-    """Why a trial failed: the error it reported itself, or the one Ray kept (its worker died for good)."""
-    from runners.trainable import TRIAL_ERROR
-
-    if result.metrics and result.metrics.get(TRIAL_ERROR):
-        return result.metrics[TRIAL_ERROR]
-    if result.error is not None:
-        lines = str(result.error).strip().splitlines()
-        return lines[-1][:200] if lines else type(result.error).__name__
-    return None
-
-
-def _count_failures(failed) -> list[str]:
-    """One line per distinct reason, most frequent first: ``3 x NonFiniteLossError: ...``."""
-    import collections
-
-    counts = collections.Counter(_failure(r)[:200] for r in failed)
-    return [f"{n} x {reason}" for reason, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
-
-
-def _test_references(ok, best, best_test, data, store, run, options) -> list[dict[str, Any]]:
-    """Every trial of a reference recipe is tested (fixed configurations: nothing was selected by validation),
-    and each gets its figures under the published keys."""
-    from runners.evaluate import evaluate_model, load_checkpoint_model
-    from search_spaces import reproduced_figures, train_accuracy_at_best
-
-    others = [r for r in ok if r is not best]
-    if others:
-        print(f"evaluating the other {len(others)} recipe variant(s) on the test split ...", flush=True)
-    references = []
-    for result in [best, *others]:
-        trial_id = result.metrics["trial_id"]
-        if result is best:
-            test = best_test
-        else:
-            test = evaluate_model(load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max")),
-                                  data, options.image_size)
-            store.update_trial(run["run_id"], trial_id, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
-        history = result.metrics_dataframe.to_dict("records") if result.metrics_dataframe is not None else []
-        figures = reproduced_figures(test, result.metrics["best_val_accuracy"], train_accuracy_at_best(history))
-        references.append({"trial_id": trial_id, "variant": result.config.get("variant"), "figures": figures})
-    return references
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def _published_lines(summary: dict[str, Any]) -> list[str]:
-    """One line per reference trial: each published figure next to the reproduced one."""
-    from search_spaces import PUBLISHED_METRICS
-
-    published = summary.get("published") or {}
-    numeric = {k: v for k, v in published.items() if k in PUBLISHED_METRICS and v is not None}
-    lines = []
-    for ref in summary.get("reference_trials", []):
-        figures = ref["figures"]
-        keys = list(numeric) or ["test_accuracy"]
-        pairs = ", ".join(
-            f"{_lower_first(PUBLISHED_METRICS[k])} {numeric[k]:.4f} vs {figures[k]:.4f}" if k in numeric
-            else f"{_lower_first(PUBLISHED_METRICS[k])} (not published) vs {figures[k]:.4f}"
-            for k in keys if figures.get(k) is not None
-        )
-        variant = f", {ref['variant']}" if ref.get("variant") else ""
-        lines.append(f"published vs reproduced ({summary['space']} {ref['trial_id']}{variant}): {pairs}")
-    if published.get("note"):
-        lines.append(f"published note: {published['note']}")
-    return lines
-
-
-def _print_summary(summary: dict[str, Any], model_path: Path, options: SearchOptions) -> None:
-    test = summary["test"]
-    lines = [
-        "",
-        f"== {summary['run_name']} ==",
-        f"best configuration ({summary['best_trial_id']}): "
-        + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(summary["best_config"].items())),
-        f"validation accuracy {summary['val_accuracy']:.4f}",
-        f"test ({test['examples']} images): accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f}, "
-        f"macro precision {test['precision_macro']:.4f}, macro recall {test['recall_macro']:.4f}, weighted F1 {test['f1_weighted']:.4f}"
-        + (f", top-5 accuracy {test['top5_accuracy']:.4f}" if "top5_accuracy" in test else ""),
-        *_published_lines(summary),
-        f"trials: {summary['trials_total']} ({summary['trials_failed']} failed)"
-        + ("".join(f"\n  failed: {f}" for f in summary["failures"])),
-        f"model: {model_path} (summary.json beside it)",
-        f"results: {options.db} (run_name = '{summary['run_name']}')",
-    ]
-    print("\n".join(lines), flush=True)
+    candidates = [Candidate(r.metrics["trial_id"], dict(r.config), float(r.metrics["best_val_accuracy"]))
+                  for r in ok_results(grid)]
+    finalists = pick_finalists(candidates, pretrained=run.pretrained, mode=options.finalists)
+    if not finalists:
+        return None
+    result = run_repeats(options, finalists, trainable=trainable, store=store, run=run,
+                         max_concurrent=max_concurrent, data=data, restore=restore)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -214,15 +214,18 @@ class ResultsStore:
             else:
                 conn.execute(sa.update(trials_table).where(where).values(**values))
 
-    def forget_trials(self, run_id: str, keep: set[str]) -> list[str]:
+    def forget_trials(self, run_id: str, keep: set[str], *, repeats: bool = False) -> list[str]:
         """Delete this run's rows of trials not in ``keep``; return their ids.
 
         After a driver died, its last saved experiment state may not know a trial it had just started
         (and maybe recorded); the resumed search samples that slot again, so the old row would be one too many.
+        ``repeats`` says which experiment ``keep`` comes from: the finalists' repeats, or the search.
         """
+        role = trials_table.c.role
+        is_repeat = role == "repeat" if repeats else sa.or_(role.is_(None), role != "repeat")
         with self.engine.begin() as conn:
             ids = [row.trial_id for row in conn.execute(
-                sa.select(trials_table.c.trial_id).where(trials_table.c.run_id == run_id))]
+                sa.select(trials_table.c.trial_id).where((trials_table.c.run_id == run_id) & is_repeat))]
             gone = sorted(set(ids) - set(keep))
             if gone:
                 conn.execute(sa.delete(trials_table).where(

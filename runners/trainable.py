@@ -26,6 +26,7 @@ import_keras_without_extras()
 from benchmarks.datasets import PreparedDataset  # noqa: E402
 from benchmarks.training import TrainSettings  # noqa: E402
 from runners.gpu import GpuSettings, apply_gpu_settings  # noqa: E402
+from runners.run import SEED_KEY  # noqa: E402
 
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_METRICS = "metrics.json"
@@ -86,7 +87,8 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
     """
     configure_tensorflow(cpus)
     gpu = apply_gpu_settings(gpu or GpuSettings())
-    settings = dataclasses.replace(settings, jit_compile=gpu.jit_compile,
+    # A finalist's repeat trains with a seed of its own (runners/finalists.py); search trials with the run's.
+    settings = dataclasses.replace(settings, jit_compile=gpu.jit_compile, seed=int(config.get(SEED_KEY, settings.seed)),
                                    eval_batch_size=max(settings.eval_batch_size, gpu.eval_batch_size))
     from ray import tune
 
@@ -121,4 +123,5 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
         # Ray would retry a raised error like a dead worker (FailureConfig does not tell them apart); an
         # error of the trial's own is final, so end it with a report that says so. NaN tells Optuna it failed.
         traceback.print_exc()
-        tune.report({"val_accuracy": math.nan, TRIAL_ERROR: error_summary(error), **worker_facts()})
+        tune.report({"val_accuracy": math.nan, "best_val_accuracy": math.nan, TRIAL_ERROR: error_summary(error),
+                     **worker_facts()})

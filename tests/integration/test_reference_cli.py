@@ -67,7 +67,7 @@ def _table(workdir, table: str) -> pd.DataFrame:
 
 def test_each_folder_gets_its_recipe_and_prints_published_against_reproduced(runs):
     ants, objects = runs["hymenoptera"].stdout, runs["objects"].stdout
-    assert "space reference_hymenoptera" in ants and "(1 trials x 1 epochs at 32px)" in ants
+    assert "space reference_hymenoptera" in ants and "(1 trial x 1 epoch at 32px)" in ants
     assert "2 classes, 16/2/2 train/validation/test images" in ants  # the recipe's 90/10 split (and 10% validation)
     assert "published vs reproduced (reference_hymenoptera" in ants and "test accuracy 0.9250 vs " in ants
     assert "space reference_custom_cnn20" in objects and "3 classes, 21/3/6" in objects  # 80/20, 10% validation
@@ -80,7 +80,7 @@ def test_every_recipe_runs_on_its_stand_in(runs):
     assert "published vs reproduced (reference_flowers102" in flowers and "test accuracy 0.9463 vs " in flowers
     assert "space reference_cifar10" in cifar10 and "cifar10: 10 classes" in cifar10
     assert "published note: " in cifar10  # "competitive", no figure
-    assert "space reference_fruits360" in fruits and "(2 trials x 1 epochs at 32px)" in fruits
+    assert "space reference_fruits360" in fruits and "(2 trials x 1 epoch at 32px)" in fruits
     assert "modified head): " in fruits and "stock head): " in fruits and "test accuracy 0.8094 vs " in fruits
 
 

@@ -102,13 +102,13 @@ def _options(**overrides):
     ({"CPU": 4}, 1, 0, 4),
 ])
 def test_concurrency_follows_fractional_gpus_and_cpus(resources, cpus, gpus, expected):
-    from runners.search import fit_concurrency
+    from runners.tuning import fit_concurrency
 
     assert fit_concurrency(resources, _options(cpus_per_trial=cpus, gpus_per_trial=gpus)) == expected
 
 
 def test_more_gpu_per_trial_than_the_cluster_has_is_a_user_error():
-    from runners.search import fit_concurrency
+    from runners.tuning import fit_concurrency
 
     with pytest.raises(UserError, match="cluster has 0 GPUs"):
         fit_concurrency({"CPU": 4}, _options(gpus_per_trial=0.5))

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.errors import UserError
 from runners.resume import experiment_exists, normalize_storage_path, read_options, write_options
+from runners.run import RunRecord
 from runners.store import ResultsStore
 
 
@@ -103,7 +104,8 @@ def _trial(trial_id, last_result, num_failures=0):
                            error_file=None, get_error=lambda: None)
 
 
-RUN = dict(run_id="r", run_name="r", dataset="digits", space="s", budget="smoke", image_size=24, weights="none")
+RUN = RunRecord(run_id="r", run_name="r", dataset="digits", space="s", budget="smoke", image_size=24, weights="none",
+                seed=0)
 
 
 def test_the_recorder_state_survives_a_restart_and_a_resumed_epoch_is_not_doubled(tmp_path):
@@ -171,7 +173,7 @@ def test_error_summary_is_the_type_and_the_first_line():
 
 
 def test_failures_are_counted_by_reason():
-    from runners.search import _count_failures
+    from runners.outcome import _count_failures
     from runners.trainable import TRIAL_ERROR
 
     def result(error=None, reported=None):

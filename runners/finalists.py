@@ -1,0 +1,168 @@
+"""Finalists, repeated: each family's best configuration trained again with other seeds, and every repeat tested.
+
+One search is one draw: the same space searched twice can crown configurations 15 points apart on a small
+validation split, and the best trial's score carries the luck that made it the best. So after the search the
+best configuration of each family (``--finalists per-family``: the custom CNN and the best backbone;
+``per-backbone``: the best of every backbone) is trained ``--repeats N`` more times, with seeds the search
+never used (weights' initialisation, shuffling and augmentation change; the splits stay fixed), and each
+repeat is tested. Their spread gives each family an interval and the comparison a verdict
+(:mod:`benchmarks.comparison`).
+
+The repeats are Ray Tune trials like the search's: a second experiment, ``STORAGE/NAME/repeats``, run on the
+same resources with the same trainable, checkpointed and resumable, recorded as trial rows with role
+``repeat``, their ``seed`` and the trial they repeat (``repeat_of``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from benchmarks.comparison import compare_families
+from benchmarks.models import family
+from benchmarks.stats import Difference, Interval
+from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord
+
+__all__ = ["FINALIST_MODES", "REPEATS_EXPERIMENT", "Candidate", "pick_finalists", "repeat_configs", "run_repeats",
+           "summary_lines"]
+
+FINALIST_MODES = ("per-family", "per-backbone")
+REPEATS_EXPERIMENT = "repeats"  # the repeats' Ray experiment, inside the search's own folder
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A search trial that finished with a score: the pool finalists are picked from."""
+
+    trial_id: str
+    config: dict[str, Any]
+    val_accuracy: float
+
+
+def pick_finalists(candidates: Iterable[Candidate], *, pretrained: bool, mode: str = "per-family") -> list[Candidate]:
+    """The best candidate (by best-epoch validation accuracy) of each family, or of each backbone.
+
+    >>> pool = [Candidate("a", {"backbone": "custom_cnn"}, 0.8), Candidate("b", {"backbone": "resnet50"}, 0.7),
+    ...         Candidate("c", {"backbone": "mobilenet_v2"}, 0.9), Candidate("d", {"backbone": "custom_cnn"}, 0.6)]
+    >>> [c.trial_id for c in pick_finalists(pool, pretrained=True)]
+    ['c', 'a']
+    >>> [c.trial_id for c in pick_finalists(pool, pretrained=True, mode="per-backbone")]
+    ['c', 'a', 'b']
+    """
+    if mode not in FINALIST_MODES:
+        raise ValueError(f"unknown finalists mode {mode!r}; choose from {FINALIST_MODES}")
+    best: dict[str, Candidate] = {}
+    for candidate in sorted(candidates, key=lambda c: -c.val_accuracy):
+        backbone = str(candidate.config.get("backbone"))
+        key = backbone if mode == "per-backbone" else family(backbone, pretrained)
+        best.setdefault(key, candidate)
+    return list(best.values())
+
+
+def repeat_seeds(seed: int, repeats: int) -> list[int]:
+    """Seeds the search never trained with (it used ``seed``): ``seed + 1`` to ``seed + repeats``."""
+    return [seed + k for k in range(1, repeats + 1)]
+
+
+def repeat_configs(finalists: Iterable[Candidate], seeds: Iterable[int]) -> list[dict[str, Any]]:
+    """One trial config per finalist and seed: the finalist's hyperparameters, the seed and the trial it repeats."""
+    seeds = list(seeds)
+    return [{**finalist.config, SEED_KEY: seed, REPEAT_OF_KEY: finalist.trial_id}
+            for finalist in finalists for seed in seeds]
+
+
+def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: RunRecord, max_concurrent: int,
+                data, restore: bool) -> dict[str, Any]:
+    """Train and test every repeat; return the comparison (``compare_families(...).to_json()``) and its cost."""
+    from ray.tune.search import ConcurrencyLimiter
+
+    from runners.callbacks import ProgressPrinter, TrialRecorder
+    from runners.resume import experiment_path
+    from runners.searcher import FixedConfigs
+    from runners.tuning import METRIC, make_scheduler, restore_tuner, run_tuner
+
+    configs = repeat_configs(finalists, repeat_seeds(options.seed, options.repeats))
+    folder = experiment_path(options.storage_path, options.name)
+    path = experiment_path(folder, REPEATS_EXPERIMENT)
+    names = ", ".join(f"{c.config.get('backbone')} ({c.trial_id})" for c in finalists)
+    print(f"finalists: {names}; {options.repeats} repeats each with seeds "
+          f"{', '.join(map(str, repeat_seeds(options.seed, options.repeats)))} ({len(configs)} trials)", flush=True)
+    started = time.monotonic()
+    if restore and _can_restore(path):
+        grid = restore_tuner(trainable, path)
+    else:
+        grid = run_tuner(
+            trainable, options, name=REPEATS_EXPERIMENT, storage_path=folder,
+            search_alg=ConcurrencyLimiter(FixedConfigs(configs, METRIC), max_concurrent=max_concurrent),
+            scheduler=make_scheduler("fifo", options.epochs, 0),  # every repeat runs its course
+            num_samples=len(configs), max_concurrent=max_concurrent,
+            callbacks=[ProgressPrinter(len(configs), options.epochs, what="repeat"), TrialRecorder(store, run)],
+        )
+    wall = time.monotonic() - started
+    _test_repeats(grid, data, store, run, options.image_size)
+    rows = store.trials(run_id=run.run_id)
+    comparison = compare_families(rows[rows["role"] == "repeat"].to_dict("records"))
+    return {**comparison.to_json(), "repeats": options.repeats, "mode": options.finalists,
+            "cost": _cost(rows, repeats_wall=wall)}
+
+
+def _can_restore(path: str) -> bool:
+    from ray import tune
+
+    return tune.Tuner.can_restore(path)
+
+
+def _test_repeats(grid, data, store, run: RunRecord, image_size: int) -> None:
+    """Evaluate each repeat's best epoch on the test split and store its figures (a resumed run tests again)."""
+    from runners.evaluate import evaluate_model, load_checkpoint_model
+
+    done = [r for r in grid if r.metrics and "best_val_accuracy" in r.metrics and r.get_best_checkpoint(
+        "val_accuracy", "max") is not None]
+    print(f"testing the {len(done)} repeats on the test split ...", flush=True)
+    for result in done:
+        model = load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max"))
+        test = evaluate_model(model, data, image_size)
+        store.update_trial(run.run_id, result.metrics["trial_id"], test_accuracy=test["accuracy"],
+                           test_f1_macro=test["f1_macro"])
+
+
+def _cost(rows, repeats_wall: float) -> dict[str, dict[str, float]]:
+    """Trials, epochs and trial seconds of the search and of the repeats (and the repeats' wall time)."""
+    cost = {}
+    for role in ("search", "repeat"):
+        part = rows[rows["role"].fillna("search") == role]
+        cost[role] = {"trials": int(len(part)), "epochs": int(part["epochs"].fillna(0).sum()),
+                      "trial_seconds": float(part["wall_seconds"].fillna(0).sum())}
+    cost["repeat"]["wall_seconds"] = float(repeats_wall)
+    return cost
+
+
+def summary_lines(finalists: dict[str, Any] | None) -> list[str]:
+    """The closing summary's lines about the finalists: each one's interval, the difference, the verdict, the cost."""
+    if not finalists:
+        return ["finalists: none repeated (--repeats 0), so the comparison has no interval"]
+    lines = [f"finalists, each trained {finalists['repeats']} more times with new seeds and tested:"]
+    for entry in finalists["finalists"]:
+        acc, f1 = entry["test_accuracy"], entry["test_f1_macro"]
+        lines.append(f"  {entry['label']} (repeats trial {entry['repeat_of']}): test accuracy "
+                     f"{Interval(**acc).describe()}; macro F1 {Interval(**f1).describe()}")
+    difference = finalists.get("difference") or {}
+    if difference:
+        acc, f1 = difference["test_accuracy"], difference["test_f1_macro"]
+        lines.append(f"  difference, {_label(finalists, 'other')} minus custom CNN: test accuracy "
+                     f"{Difference(**acc).describe()}; macro F1 {Difference(**f1).describe()}")
+    lines.append(f"verdict: {finalists['verdict']}")
+    cost = finalists["cost"]
+    search, repeat = cost["search"], cost["repeat"]
+    lines.append(f"cost: search {search['trials']} trials, {search['epochs']} epochs, {search['trial_seconds']:.0f} "
+                 f"trial-seconds; repeats {repeat['trials']} trials, {repeat['epochs']} epochs, "
+                 f"{repeat['trial_seconds']:.0f} trial-seconds, {repeat['wall_seconds']:.0f} s wall")
+    return lines
+
+
+def _label(finalists: dict[str, Any], side: str) -> str:
+    key = finalists.get(side)
+    return next((f["label"] for f in finalists["finalists"] if f["repeat_of"] == key), side)
+

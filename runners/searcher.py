@@ -1,0 +1,71 @@
+"""Ray Tune searchers: the search's Optuna searcher, told the number the search ranks by, and the repeats' fixed list."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from ray.tune.search import Searcher
+from ray.tune.search.optuna import OptunaSearch
+
+from runners.trainable import TRIAL_ERROR
+
+__all__ = ["FixedConfigs", "RankedOptunaSearch"]
+
+
+class RankedOptunaSearch(OptunaSearch):
+    """Ray's ``OptunaSearch``, telling the study each trial's best-epoch value, and how the trial ended.
+
+    - Every epoch's report carries ``best_val_accuracy``; it is the study's intermediate value, and the value a
+      trial that ran its own course (all its epochs, or Keras's early stopping: ``final`` in its last report)
+      is told with as COMPLETE.
+    - A trial the scheduler stopped (ASHA: its last report is not ``final``) is told as PRUNED. Optuna's samplers
+      know that state: it is what Optuna's own pruners produce, and TPE ranks pruned trials after every
+      completed one (the further a trial got, the better), using the last intermediate value. Telling it
+      COMPLETE would rank a two-epoch value among finished trials as if it were a finished trial's.
+    - A trial that raised (its last report carries ``trial_error``) is told as FAIL, not as a value.
+    """
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if TRIAL_ERROR in result:
+            return  # the NaN a failed trial reports is no intermediate value
+        super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        if result and TRIAL_ERROR in result:
+            result, error = None, True
+        elif result and not result.get("final"):
+            result = None  # PRUNED: Optuna takes the last intermediate value
+        super().on_trial_complete(trial_id, result, error)
+
+
+class FixedConfigs(Searcher):
+    """Hands out a fixed list of trial configs, once each, in order: the finalists' repeats.
+
+    Ray's ``BasicVariantGenerator`` only presets keys its ``param_space`` declares, and filling that with
+    placeholders would put every key (``head: None``...) into every config; this hands out the configs as
+    they are. Its position is saved with the experiment, so a restored run hands out the rest.
+    """
+
+    def __init__(self, configs: list[dict[str, Any]], metric: str, mode: str = "max"):
+        super().__init__(metric=metric, mode=mode)
+        self.configs = [dict(config) for config in configs]
+        self.handed_out = 0
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str:
+        if self.handed_out >= len(self.configs):
+            return Searcher.FINISHED
+        self.handed_out += 1
+        return dict(self.configs[self.handed_out - 1])
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        pass  # nothing to learn: the configs are fixed
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump({"configs": self.configs, "handed_out": self.handed_out}, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)
+        self.configs, self.handed_out = state["configs"], state["handed_out"]

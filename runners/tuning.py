@@ -1,0 +1,166 @@
+"""The Ray Tune and Optuna machinery of a search: sampler, scheduler, searcher, starting Ray, the ``Tuner``.
+
+Everything here ranks trials by ``best_val_accuracy`` (:data:`METRIC`), the best epoch's validation accuracy:
+the sampler, the scheduler, the database, the leaderboard and the choice of the best trial all read that
+one number (the searcher that tells Optuna so is :class:`runners.searcher.RankedOptunaSearch`).
+``runners.search`` decides what to run; this module knows how Ray Tune runs it. It imports Ray only when
+called, so the command line's ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from benchmarks.errors import UserError
+
+if TYPE_CHECKING:
+    from runners.search import SearchOptions
+
+__all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "make_sampler",
+           "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray"]
+
+#: What every trial is ranked by: the best epoch's validation accuracy so far (reported every epoch).
+METRIC = "best_val_accuracy"
+SAMPLERS = ("tpe", "random", "cmaes", "gp")
+SCHEDULERS = ("asha", "fifo")
+
+
+def make_sampler(name: str, seed: int, num_samples: int):
+    """An Optuna sampler; TPE with constant_liar so parallel trials do not all sample the same point."""
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=seed, constant_liar=True, multivariate=True, group=True,
+            n_startup_trials=max(2, min(10, num_samples // 3)),
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        # CMA-ES samples numeric parameters; categorical ones fall back to random sampling.
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":
+        if importlib.util.find_spec("torch") is None:
+            raise UserError("--sampler gp needs PyTorch: pip install torch (or use --sampler tpe)")
+        return optuna.samplers.GPSampler(seed=seed)
+    raise UserError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+
+
+def make_scheduler(name: str, epochs: int, grace_period: int):
+    """ASHA (stops the worse half of the trials at each rung, after ``grace_period`` epochs) or FIFO."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if name == "asha":
+        return ASHAScheduler(time_attr="training_iteration", max_t=epochs,
+                             grace_period=min(grace_period, epochs), reduction_factor=2)
+    return FIFOScheduler()
+
+
+def start_ray(options: SearchOptions) -> None:
+    """Start a local Ray, or join ``--address``; a one-line error where it cannot."""
+    import optuna
+    import ray
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not options.verbose:
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter is silent at verbose=0
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"} if not options.verbose else {}
+    try:
+        ray.init(
+            # "local": never join a cluster that another `ray start` on this machine announced in /tmp/ray.
+            address=options.address or "local",
+            include_dashboard=False,
+            log_to_driver=options.verbose,
+            logging_level=logging.INFO if options.verbose else logging.ERROR,
+            runtime_env={"env_vars": env} if env else None,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
+                        "start it with `ray start --head` or drop --address") from None
+
+
+def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
+    """How many trials run at once: --max-concurrent, else as many as the cluster's CPUs and GPUs hold
+    (fractional GPUs: 1 GPU at 0.25 per trial holds 4)."""
+    if options.max_concurrent:
+        return min(options.max_concurrent, options.num_samples)
+    fit = int(resources.get("CPU", 1) // options.cpus_per_trial)
+    if options.gpus_per_trial:
+        # A small tolerance: 1 / 0.1 is 9.999... in floating point.
+        fit = min(fit, int(resources.get("GPU", 0) / options.gpus_per_trial + 1e-9))
+        if fit < 1:
+            raise UserError(f"--gpus-per-trial {options.gpus_per_trial} but the Ray cluster has "
+                            f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
+    return max(1, min(fit, options.num_samples))
+
+
+def make_trainable(options: SearchOptions, data, settings):
+    """``run_trial`` bound to the dataset and settings, with the resources each trial reserves."""
+    from ray import tune
+
+    from runners.gpu import gpu_settings, trial_resources
+    from runners.trainable import run_trial
+
+    gpu = gpu_settings(options.gpus_per_trial, options.precision)
+    return tune.with_resources(
+        tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial, gpu=gpu),
+        trial_resources(options.cpus_per_trial, gpu),
+    )
+
+
+def run_tuner(trainable, options: SearchOptions, *, name: str, storage_path: str, search_alg, scheduler,
+              num_samples: int, max_concurrent: int, callbacks: list):
+    """Run one Ray Tune experiment ``storage_path/name`` and return its ``ResultGrid``."""
+    from ray import tune
+
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=METRIC,
+            mode="max",
+            search_alg=search_alg,
+            scheduler=scheduler,
+            num_samples=num_samples,
+            max_concurrent_trials=max_concurrent,
+            reuse_actors=False,  # TensorFlow frees GPU memory only when its process exits (ray#616)
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=storage_path,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1, checkpoint_score_attribute="val_accuracy", checkpoint_score_order="max"
+            ),
+            # Retries a trial whose worker or node died, from its last checkpoint, on any node. Errors a
+            # trial raises itself are final: it reports them instead of raising (runners/trainable.py).
+            failure_config=tune.FailureConfig(max_failures=options.max_failures),
+            callbacks=callbacks,
+            verbose=0,
+        ),
+    )
+    return tuner.fit()
+
+
+def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int):
+    """The Optuna searcher: the space's starting points first (at most half the trials), then the sampler."""
+    from ray.tune.search import ConcurrencyLimiter
+
+    from runners.searcher import RankedOptunaSearch
+
+    suggest = functools.partial(space.suggest, pretrained=options.weights is not None)
+    # Starting points take at most half the trials, so that even the smallest search samples the rest.
+    first = list(space.starting_points[: options.num_samples // 2]) or None
+    searcher = RankedOptunaSearch(space=suggest, metric=METRIC, mode="max", sampler=sampler,
+                                  points_to_evaluate=first)
+    # An explicit limit: without one OptunaSearch can end up running one trial at a time (ray#46965).
+    return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+
+
+def restore_tuner(trainable, path: str):
+    """Continue a saved experiment: searcher (with its Optuna study), scheduler, callbacks and trials."""
+    from ray import tune
+
+    return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=False).fit()

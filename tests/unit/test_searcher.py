@@ -1,0 +1,70 @@
+"""The sampler sees the number the search ranks by: each trial's best epoch, and how the trial ended."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+
+from runners.searcher import RankedOptunaSearch
+from runners.trainable import TRIAL_ERROR
+from runners.tuning import METRIC
+
+
+def _searcher() -> RankedOptunaSearch:
+    def space(trial: optuna.Trial) -> None:
+        trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+
+    return RankedOptunaSearch(space=space, metric=METRIC, mode="max", sampler=optuna.samplers.RandomSampler(seed=0))
+
+
+def _epochs(searcher: RankedOptunaSearch, trial_id: str, val_accuracies: list[float], final: bool) -> dict:
+    """Report one result per epoch the way runners.trainable does; return the last one."""
+    best = -1.0
+    result = {}
+    for epoch, value in enumerate(val_accuracies, start=1):
+        best = max(best, value)
+        result = {"val_accuracy": value, METRIC: best, "training_iteration": epoch,
+                  "final": final and epoch == len(val_accuracies)}
+        searcher.on_trial_result(trial_id, result)
+    return result
+
+
+def _study_trial(searcher: RankedOptunaSearch, index: int) -> optuna.trial.FrozenTrial:
+    return searcher._ot_study.trials[index]  # the searcher's own study (this test reads, never writes)
+
+
+def test_a_trial_whose_last_epoch_is_worse_reaches_optuna_with_its_best_epoch():
+    searcher = _searcher()
+    searcher.suggest("t1")
+    last = _epochs(searcher, "t1", [0.70, 0.85, 0.60], final=True)
+    assert last["val_accuracy"] == 0.60
+    searcher.on_trial_complete("t1", last)
+    trial = _study_trial(searcher, 0)
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert trial.value == pytest.approx(0.85)
+
+
+def test_a_trial_the_scheduler_stopped_is_pruned_with_its_best_value_so_far():
+    searcher = _searcher()
+    searcher.suggest("t1")
+    last = _epochs(searcher, "t1", [0.55, 0.50], final=False)
+    searcher.on_trial_complete("t1", last)
+    trial = _study_trial(searcher, 0)
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert trial.value == pytest.approx(0.55)  # Optuna keeps the last intermediate value: the best so far
+    assert trial.intermediate_values == {1: 0.55, 2: 0.55}
+
+
+def test_a_trial_that_raised_fails_instead_of_reporting_nan():
+    searcher = _searcher()
+    searcher.suggest("t1")
+    _epochs(searcher, "t1", [0.40], final=False)
+    error = {"val_accuracy": math.nan, METRIC: math.nan, TRIAL_ERROR: "NonFiniteLossError: loss became nan",
+             "training_iteration": 2}
+    searcher.on_trial_result("t1", error)
+    searcher.on_trial_complete("t1", error)
+    trial = _study_trial(searcher, 0)
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert trial.intermediate_values == {1: 0.40}  # the NaN never became an intermediate value
