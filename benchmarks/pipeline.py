@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import numpy as np
 import tensorflow as tf
 
 from benchmarks.datasets import Split
+from benchmarks.datasets._folders import shown_list
 
 __all__ = ["make_dataset", "make_feature_dataset"]
+
+log = logging.getLogger(__name__)
 
 
 def _decoder(kind: str, image_size: int):
@@ -19,6 +25,28 @@ def _decoder(kind: str, image_size: int):
         return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
 
     return decode
+
+
+def _present(split: Split) -> Split:
+    """``split`` less the files gone since the dataset was scanned, with a warning naming them.
+
+    tf.data would skip them too (``ignore_errors``), but its warning is TensorFlow's own log, which trials
+    silence (``TF_CPP_MIN_LOG_LEVEL=2``); a file corrupted after the scan is still skipped that way.
+    """
+    if split.kind != "files":
+        return split
+    there = np.array([os.path.exists(p) for p in split.items], dtype=bool)
+    if not there.all():
+        gone = split.items[~there].tolist()
+        log.warning("skipping %d image file(s) gone since the dataset was scanned: %s", len(gone), shown_list(gone))
+    return split if there.all() else split.take(np.flatnonzero(there))
+
+
+def _tensor_items(split: Split) -> np.ndarray:
+    """The items as tf.data takes them: encoded images, or file names as bytes (so names need not be UTF-8)."""
+    if split.kind == "files":
+        return np.array([os.fsencode(p) for p in split.items], dtype=object)
+    return split.items
 
 
 def _without_autotune_thread(ds: tf.data.Dataset) -> tf.data.Dataset:
@@ -59,7 +87,8 @@ def make_dataset(
     then only shuffles, batches and augments whole batches in parallel, and
     prefetches, so the model does not wait for its input.
     """
-    ds = tf.data.Dataset.from_tensor_slices((split.items.astype(str if split.kind == "files" else bytes), split.labels))
+    split = _present(split)
+    ds = tf.data.Dataset.from_tensor_slices((_tensor_items(split), split.labels))
     ds = ds.map(_decoder(split.kind, image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # Corrupt files are filtered out before training; this keeps a bad file that slipped through from ending a trial.
     ds = ds.ignore_errors(log_warning=True)
