@@ -41,6 +41,14 @@ def zip_folder(folder: Path, target: Path) -> Path:
     return target
 
 
+def write_zip(target: Path, members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """A zip of ``members`` (name: content) named exactly as given, ``../`` and absolute names included."""
+    with zipfile.ZipFile(target, "w", compression) as archive:
+        for name, content in members.items():
+            archive.writestr(zipfile.ZipInfo(name), content, compress_type=compression)
+    return target
+
+
 def write_png_header(path: Path, width: int, height: int) -> Path:
     """A PNG that declares ``width`` x ``height`` pixels and holds none: Pillow refuses a size past its bomb limit."""
     import struct

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -75,27 +77,81 @@ def _file_key(path: Path) -> str:
     return hashlib.sha1(os.fsencode(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")).hexdigest()[:12]
 
 
+def _ignored(relative: Path) -> bool:
+    """Whether a path inside a class folder is hidden (``.DS_Store``, ``._img.jpg``, ``.thumbs/``) or macOS metadata."""
+    return any(part.startswith(".") or part in _IGNORED_DIRS for part in relative.parts)
+
+
 def _image_files(path: Path) -> list[Path]:
     return sorted(
         p
         for p in path.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not _ignored(p.relative_to(path))
     )
 
 
+def _member_path(name: str) -> PurePosixPath | None:
+    """Where a zip member lands inside the extraction folder, or None where its name would put it outside."""
+    parts = PurePosixPath(name.replace("\\", "/"))
+    if parts.is_absolute() or ".." in parts.parts or (parts.parts and ":" in parts.parts[0]):
+        return None
+    return parts
+
+
+def _checked_members(archive: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo]:
+    """The archive's members, after a one-line error if it holds no files or a member would land outside its folder."""
+    members = archive.infolist()
+    if not any(not m.is_dir() for m in members):
+        raise UserError(f"{shown(path)} is an empty zip archive; zip the dataset folder (one subfolder per class) again")
+    escaping = [m.filename for m in members if _member_path(m.filename) is None]
+    if escaping:
+        raise UserError(
+            f"{shown(path)} has member(s) that would be written outside the extraction folder "
+            f"({', '.join(repr(n) for n in escaping[:3])}); zip the dataset folder with relative paths only"
+        )
+    return members
+
+
+def _extract_all(path: Path, into: Path) -> None:
+    """Extract the zip at ``path`` into ``into`` member by member, so that one that cannot be read is named."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise UserError(f"{shown(path)} is not a readable zip archive; re-download it or unzip it by hand") from None
+    with archive:
+        for member in _checked_members(archive, path):
+            try:
+                archive.extract(member, into)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+                # bad CRC or compressed data, a truncated member, Deflate64 or another method, a password
+                raise UserError(
+                    f"{shown(path)} has a member that cannot be extracted, {member.filename!r} "
+                    f"({str(error).splitlines()[0]}); re-download the archive or zip the dataset folder again"
+                ) from None
+
+
 def extract_zip(path: Path, cache_dir: Path | None = None) -> Path:
-    """Extract a zip once into the cache, keyed by its path, size and modification time."""
+    """Extract a zip once into the cache, keyed by its path, size and modification time.
+
+    An empty archive and a member whose name leads out of the folder (``../evil.png``, absolute paths)
+    are one-line errors before anything is written; a member that cannot be read (bad CRC, bad compressed
+    data) is one too, and the scratch folder the archive was being extracted into is removed.
+    """
     target = (cache_dir or default_cache_dir()) / "extracted" / f"{path.stem}-{_file_key(path)}"
     marker = target / ".complete"
     if marker.exists():
         return target
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    shutil.rmtree(partial, ignore_errors=True)
+    log.info("extracting %s to %s", path, target)
     try:
-        with zipfile.ZipFile(path) as archive:
-            log.info("extracting %s to %s", path, target)
-            archive.extractall(target)
-    except zipfile.BadZipFile:
-        raise UserError(f"{path} is not a readable zip archive; re-download it or unzip it by hand") from None
-    marker.touch()
+        _extract_all(path, partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    (partial / marker.name).touch()
+    shutil.rmtree(target, ignore_errors=True)  # an extraction interrupted before this version
+    partial.rename(target)
     return target
 
 
