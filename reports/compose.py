@@ -46,6 +46,11 @@ FINALISTS_FOOTNOTE = (
     "custom CNN with Welch's 95% interval. A difference whose interval spans 0 is no clear difference; with a "
     "single repeat on a side there is no interval. Validation accuracy, parameters and time are means over the repeats."
 )
+REPEATED_INTRO = (
+    "each family's finalist (its best search trial by validation accuracy) trained again with several seeds and "
+    "tested, test figures as a mean with a 95% interval"
+)
+BEST_TRIAL_INTRO = "the searched trial with the best validation accuracy in each family, side by side"
 NO_REPEATS = (
     "{dataset}: no finalists were repeated, so there is no interval: these are the best search trials of each "
     "family, each evaluated on the test split at most once. Search with --repeats N to retrain each family's "
@@ -230,9 +235,11 @@ def _finalist_headline(dataset: str, repeats: pd.DataFrame) -> _Headline:
     return _Headline(rows, None if other is None else other.family, sentences, counts)
 
 
-def _best_trial_headline(dataset: str, comparison: pd.DataFrame, difference: pd.DataFrame, trials: pd.DataFrame) -> _Headline:
+def _best_trial_headline(
+    dataset: str, comparison: pd.DataFrame, difference: pd.DataFrame, trials: pd.DataFrame
+) -> _Headline:
     """The summary of a dataset without repeats: the best search trial of each family, side by side."""
-    other_key = difference.loc[dataset, "family"]
+    other_key = None if is_missing(difference.loc[dataset, "family"]) else difference.loc[dataset, "family"]
     cnn = comparison.loc[(dataset, CUSTOM_CNN)]
     other = comparison.loc[(dataset, other_key)] if other_key else None
     diff = difference.loc[dataset]
@@ -251,10 +258,9 @@ def _best_trial_headline(dataset: str, comparison: pd.DataFrame, difference: pd.
     ]
     for column, label, kind in tables.SUMMARY_METRICS:
         star = "*" if column.startswith("test_") else ""
+        show = formatter(kind)
         theirs = None if other is None else other[column]
-        rows.append(
-            ["", label + star, formatter(kind)(cnn[column]), formatter(kind)(theirs), formatter(f"{kind}_diff")(diff[column])]
-        )
+        rows.append(["", label + star, show(cnn[column]), show(theirs), formatter(f"{kind}_diff")(diff[column])])
     sentences = [
         NO_REPEATS.format(dataset=dataset),
         _verdict(dataset, cnn, other, diff, trials),
@@ -276,9 +282,8 @@ def _footnotes(headlines: Sequence[_Headline], other: str) -> list[Note]:
     return notes
 
 
-def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) -> Section:
-    versus = _versus(data.trials["family"])
-    section = Section(f"Custom CNN vs {versus}", "summary")
+def _headlines(data: ReportData) -> list[_Headline]:
+    """One headline per dataset: its finalists' repeats where there are any, else its best search trials."""
     comparison = tables.family_comparison(data.trials, data.datasets)
     difference = tables.family_difference(comparison)
     headlines = []
@@ -288,33 +293,54 @@ def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) ->
             headlines.append(_best_trial_headline(dataset, comparison, difference, data.trials))
         else:
             headlines.append(_finalist_headline(dataset, repeats))
-    others = [h.other for h in headlines if h.other]
-    other = _versus(others, " or ")
+    return headlines
+
+
+def _summary_intro(headlines: Sequence[_Headline], other: str) -> Paragraph:
+    """What the summary table compares: finalists' repeats, best trials, or each where it applies."""
+    repeated, best = any(h.repeats for h in headlines), any(not h.repeats for h in headlines)
+    if repeated and best:
+        compared = f"where finalists were repeated, {REPEATED_INTRO}; elsewhere {BEST_TRIAL_INTRO}"
+    else:
+        compared = REPEATED_INTRO if repeated else BEST_TRIAL_INTRO
+    return Paragraph(
+        f"For each dataset, the custom CNN against the other family: {compared}. "
+        f"Difference = {other} minus custom CNN."
+    )
+
+
+def _summary_table(headlines: Sequence[_Headline], others: Sequence[str]) -> Table:
+    """Every dataset's headline rows in one table, its other column named by the families it compares."""
     rows: list[list[str]] = []
     starts: set[int] = set()
     for headline in headlines:
         starts.add(len(rows))
         rows.extend(headline.rows)
-    intro = (
-        "For each dataset, the custom CNN against the other family: where finalists were repeated, each family's "
-        "finalist (its best search trial by validation accuracy) trained again with several seeds and tested, "
-        "test figures as a mean with a 95% interval; elsewhere the best search trial of each family. "
-        f"Difference = {other} minus custom CNN."
+    other = _versus(others, " or ")
+    caption = (
+        f"Finalists per dataset: custom CNN against {other}, test figures over the repeats"
+        if any(h.repeats for h in headlines)
+        else f"Best custom CNN and best {other} model per dataset"
     )
+    return Table(
+        columns=["Dataset", "Measure", _label(CUSTOM_CNN), " / ".join(map(_label, _others(others))), "Difference"],
+        rows=rows,
+        caption=caption,
+        numeric=[False, False, True, True, True],
+        css_class="comparison",
+        group_starts=starts,
+    )
+
+
+def _comparison_section(data: ReportData, out_dir: Path, written: list[Path]) -> Section:
+    versus = _versus(data.trials["family"])
+    section = Section(f"Custom CNN vs {versus}", "summary")
+    headlines = _headlines(data)
+    others = [h.other for h in headlines if h.other]
+    other = _versus(others, " or ")
     section.add(
-        Paragraph(intro),
-        Table(
-            columns=["Dataset", "Measure", _label(CUSTOM_CNN), " / ".join(map(_label, _others(others))), "Difference"],
-            rows=rows,
-            caption=(
-                f"Finalists per dataset: custom CNN against {other}, test figures over the repeats"
-                if any(h.repeats for h in headlines)
-                else f"Best custom CNN and best {other} model per dataset"
-            ),
-            numeric=[False, False, True, True, True],
-            css_class="comparison",
-            group_starts=starts,
-        ),
+        _summary_intro(headlines, other),
+        _summary_table(headlines, others),
         *_footnotes(headlines, other),
         *(Paragraph(sentence) for headline in headlines for sentence in headline.sentences),
     )
@@ -459,9 +485,9 @@ def _leaderboard(data: ReportData, dataset: str, top: int, section: Section) -> 
 
 
 FINALISTS_NOTE = (
-    "Each row is a repeat: a finalist (the best search trial of its family, by validation accuracy) trained again "
-    "with another seed, then tested. Repeats are not search trials: they are left out of the leaderboard and the plots of "
-    "the search."
+    "Each row is a repeat: a finalist (the best search trial of its family, by validation accuracy) trained "
+    "again with another seed, then tested. Repeats are not search trials: they are left out of the leaderboard "
+    "and the plots of the search."
 )
 
 

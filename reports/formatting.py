@@ -38,6 +38,7 @@ __all__ = [
 
 MISSING = "—"
 
+
 def is_missing(value: Any) -> bool:
     """True for None, NaN, NaT and pandas' NA."""
     if value is None:
@@ -72,7 +73,8 @@ def fmt_interval(interval: Interval | None) -> str:
     if interval.low is None:
         return f"{fmt_score(interval.mean)} (1 repeat, no interval)"
     share = f"{100 * interval.confidence:.0f}%"
-    return f"{fmt_score(interval.mean)} ({share} CI {fmt_score(interval.low)} to {fmt_score(interval.high)}, n = {interval.n})"
+    low, high = fmt_score(interval.low), fmt_score(interval.high)
+    return f"{fmt_score(interval.mean)} ({share} CI {low} to {high}, n = {interval.n})"
 
 
 def fmt_difference(difference: Difference | None) -> str:

@@ -36,9 +36,9 @@ __all__ = [
     "finished",
     "headline_repeats",
     "leaderboard",
+    "other_family",
     "per_class_table",
     "published_comparison",
-    "other_family",
     "ranked",
     "reference_comparison",
     "repeats",
@@ -123,16 +123,17 @@ def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -
     counts = finished(searched(trials)).groupby(["dataset", "family"]).size()
     rows = []
     for dataset in datasets:
-        for family in FAMILIES:
-            row: dict[str, Any] = {"dataset": dataset, "family": family}
-            if (dataset, family) in best.index:
-                trial = best.loc[(dataset, family)]
-                row.update(present=True, label=trial["label"], backbone=trial["backbone"], is_best=bool(trial["is_best"]))
+        for key in FAMILIES:
+            row: dict[str, Any] = {"dataset": dataset, "family": key}
+            if (dataset, key) in best.index:
+                trial = best.loc[(dataset, key)]
+                row.update(present=True, label=trial["label"], backbone=trial["backbone"])
+                row["is_best"] = bool(trial["is_best"])
                 row.update({column: trial[column] for column, _, _ in SUMMARY_METRICS})
             else:
                 row.update(present=False, label=None, backbone=None, is_best=False)
                 row.update({column: np.nan for column, _, _ in SUMMARY_METRICS})
-            row["finished_trials"] = int(counts.get((dataset, family), 0))
+            row["finished_trials"] = int(counts.get((dataset, key), 0))
             rows.append(row)
     columns = ["dataset", "family", "present", "finished_trials", "label", "backbone", "is_best"]
     frame = pd.DataFrame(rows, columns=columns + [c for c, _, _ in SUMMARY_METRICS])
@@ -349,13 +350,13 @@ def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
     """
     pool = searched(trials)
     rows = []
-    for (backbone, family), group in pool.groupby(["backbone", "family"], sort=True):
+    for (backbone, key), group in pool.groupby(["backbone", "family"], sort=True):
         done = finished(group)
         best = ranked(group).head(1)
         rows.append(
             {
                 "backbone": backbone,
-                "family": family,
+                "family": key,
                 "datasets": group["dataset"].nunique(),
                 "trials": len(group),
                 "finished": len(done),

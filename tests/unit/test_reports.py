@@ -10,16 +10,33 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from benchmarks.errors import UserError
-from reports import tables
+from benchmarks.models import FAMILIES, family_label
+from benchmarks.stats import mean_interval, welch_difference
+from reports import plots, tables
 from reports.build import main
 from reports.data import load_results
 from reports.document import Document, Paragraph, Section, Table
-from reports.formatting import fmt_params, fmt_score, fmt_score_diff, fmt_seconds, fmt_seconds_diff
-from reports.importance import MIN_TRIALS, build_study, importance_by_family, infer_distributions, param_importances
+from reports.formatting import (
+    fmt_difference,
+    fmt_interval,
+    fmt_params,
+    fmt_score,
+    fmt_score_diff,
+    fmt_seconds,
+    fmt_seconds_diff,
+)
+from reports.importance import (
+    MIN_TRIALS,
+    build_study,
+    importance_by_family,
+    infer_distributions,
+    param_importances,
+)
 from reports.render import markdown_table, md_escape, render_html
 from runners.store import ResultsStore
 
@@ -31,6 +48,20 @@ def rich(tmp_path_factory, report_fakes):
     """The two-dataset scenario, loaded (no report built)."""
     fake = report_fakes.populate_rich(report_fakes.FakeResults(tmp_path_factory.mktemp("db") / "leaderboard.db"))
     return load_results(fake.url)
+
+
+@pytest.fixture(scope="module")
+def finalists(tmp_path_factory, report_fakes):
+    """The repeated-finalists scenario (tests/conftest.py: populate_finalists), loaded and reported."""
+    root = tmp_path_factory.mktemp("finalists")
+    fake = report_fakes.populate_finalists(report_fakes.FakeResults(root / "leaderboard.db"))
+    out = root / "report"
+    assert main(["--db", fake.url, "--out", str(out)]) == 0
+    return SimpleNamespace(
+        data=load_results(fake.url),
+        markdown=(out / "leaderboard.md").read_text(),
+        page=(out / "index.html").read_text(),
+    )
 
 
 def _one_line_error(err: str) -> str:
@@ -162,6 +193,157 @@ def test_failed_trials_keep_their_error(rich):
     assert failed.loc[1, "error"] == "ValueError: bad | pipe <b>x</b>"
 
 
+# --------------------------------------------------------------------------- finalists: repeats, intervals, verdicts
+
+
+def test_repeats_are_read_with_their_role_seed_and_finalist(finalists):
+    trials = finalists.data.trials
+    assert trials["role"].value_counts().to_dict() == {"repeat": 12, "search": 9}
+    t9 = trials[trials["finalist"] == "flowers-new/t9"]
+    assert t9["seed"].tolist() == [1, 2, 3, 4] and t9["trial_id"].tolist() == ["t9-s1", "t9-s2", "t9-s3", "t9-s4"]
+    assert t9["status"].tolist() == ["completed"] * 3 + ["failed"] and (t9["family"] == "transfer").all()
+    assert trials.loc[trials["role"] == "search", "finalist"].isna().all()
+    cifar = trials[trials["dataset"] == "cifar"].set_index("trial_id")["family"].to_dict()
+    assert cifar == {"a": "custom_cnn", "b": "scratch", "a-s1": "custom_cnn", "b-s1": "scratch"}
+
+
+def test_the_headline_takes_each_side_from_the_latest_run_that_repeated_it(finalists):
+    data = finalists.data
+    rows = tables.headline_repeats(data.trials, data.runs, "flowers")
+    # flowers-new (later) repeated only a backbone; the custom CNN's repeats come from flowers-old, whose
+    # mobilenet_v2 repeats are not used; the failed fourth repeat of t9 has no test figure.
+    assert rows["label"].tolist() == [
+        "flowers-old/c1-s1", "flowers-old/c1-s2", "flowers-old/c1-s3",
+        "flowers-new/t9-s1", "flowers-new/t9-s2", "flowers-new/t9-s3",
+    ]  # fmt: skip
+    comparison = tables.finalist_comparison(rows)
+    assert (comparison.custom.repeat_of, comparison.other.repeat_of) == ("flowers-old/c1", "flowers-new/t9")
+    expected = mean_interval([0.80, 0.82, 0.84])
+    assert comparison.custom.test_accuracy.mean == pytest.approx(0.82)
+    assert (comparison.custom.test_accuracy.low, comparison.custom.test_accuracy.high) == pytest.approx(
+        (expected.low, expected.high)
+    )
+    difference = welch_difference([0.90, 0.91, 0.92], [0.80, 0.82, 0.84])
+    assert comparison.difference["test_accuracy"].low == pytest.approx(difference.low)
+    assert comparison.verdict == (
+        "transfer learning (resnet50) is better by 9.0 pp in test accuracy (95% CI 4.8 to 13.2)"
+    )
+    assert tables.finalist_costs(rows).loc["flowers-new/t9", "params"] == 23_788_163
+    assert tables.headline_repeats(data.trials, data.runs, "digits").empty
+
+
+def test_the_headline_shows_both_families_intervals_the_difference_and_the_verdict(finalists):
+    markdown, page = finalists.markdown, finalists.page
+    accuracy = ("82.00% (95% CI 77.03% to 86.97%, n = 3)", "91.00% (95% CI 88.52% to 93.48%, n = 3)",
+                "+9.00 pp (95% CI +4.84 pp to +13.16 pp)")  # fmt: skip
+    f1 = ("81.00% (95% CI 76.03% to 85.97%, n = 3)", "90.00% (95% CI 87.52% to 92.48%, n = 3)",
+          "+9.00 pp (95% CI +4.84 pp to +13.16 pp)")  # fmt: skip
+    assert "| Dataset | Measure | Custom CNN | Transfer learning / Backbone from scratch | Difference |" in markdown
+    finalist = "| flowers-old/c1 (custom\\_cnn) | flowers-new/t9 (resnet50) |"
+    assert f"| flowers | Finalist (search trial repeated) {finalist}" in markdown
+    assert "|  | Tested repeats | 3 (seeds 1, 2, 3) | 3 (seeds 1, 2, 3) |  |" in markdown
+    assert f"|  | Test accuracy\\* | {' | '.join(accuracy)} |" in markdown
+    assert f"|  | Test macro F1\\* | {' | '.join(f1)} |" in markdown
+    cells = "".join(f'<td class="num">{cell}</td>' for cell in accuracy)
+    assert f'<td class="text-cell">Test accuracy*</td>{cells}' in page
+    assert "".join(f'<td class="num">{cell}</td>' for cell in f1) in page
+    verdict = "flowers: transfer learning (resnet50) is better by 9.0 pp in test accuracy (95% CI 4.8 to 13.2)."
+    assert verdict in markdown and f"<p>{verdict}</p>" in page
+    # one repeat per side: a mean, no interval, and a verdict that says so
+    assert "|  | Test accuracy\\* | 48.00% (1 repeat, no interval) | 39.00% (1 repeat, no interval) | " \
+           "-9.00 pp (no interval: a side has 1 repeat) |" in markdown  # fmt: skip
+    single = ("cifar: no clear difference at this budget: backbone from scratch (mobilenet_v2) minus the custom CNN "
+              "is -9.0 pp in test accuracy, but one side has a single repeat, so there is no interval.")  # fmt: skip
+    assert single.replace("_", "\\_") in markdown and single in page
+    assert "cifar-scratch/b (mobilenet\\_v2, backbone from scratch)" in markdown
+    for text in (markdown, page):  # how to read it
+        assert "trained again with 1 to 3 different seeds and every repeat was tested" in text
+        assert "95% Student-t interval" in text
+        assert "95% interval. A difference whose interval spans 0 is no clear difference" in text
+
+
+def test_without_repeats_the_headline_compares_best_trials_and_says_there_is_no_interval(finalists, rich_report):
+    sentence = "digits: no finalists were repeated, so there is no interval"
+    assert sentence in finalists.markdown and sentence in finalists.page
+    assert "Search with --repeats N to retrain each family's finalist with N seeds" in finalists.markdown
+    assert "| digits | Best trial (by validation accuracy) | digits-search/d1 (custom\\_cnn) |" in finalists.markdown
+    assert "* For datasets without repeats, only the best trial of each run" in finalists.markdown
+    rich = (rich_report.out / "leaderboard.md").read_text()
+    assert "**Best custom CNN and best transfer learning model per dataset**" in rich
+    assert "beans: no finalists were repeated, so there is no interval" in rich
+    assert "digits: no finalists were repeated, so there is no interval" in rich
+    assert "Student-t" not in rich and "### Finalists" not in rich
+
+
+def test_the_finalists_table_lists_every_repeat(finalists):
+    markdown, page = finalists.markdown, finalists.page
+    section = markdown.split("**10 repeats of 3 finalists on flowers**")[1].split("\n\n")[1]
+    rows = section.splitlines()[2:]
+    assert len(rows) == 10
+    assert rows[0] == (
+        "| flowers-old/c1 | Custom CNN | custom\\_cnn | c1-s1 | 1 | completed | 79.00% | 80.00% | 79.00% | 6 | 93 s |"
+    )
+    assert rows[-1].startswith("| flowers-new/t9 | Transfer learning | resnet50 | t9-s4 | 4 | failed | — | — |")
+    scratch = "| cifar-scratch/b | Backbone from scratch | mobilenet\\_v2 | b-s1 | 1 | completed | 41.00% | 39.00% |"
+    assert scratch in markdown
+    assert '<table class="finalists" data-dataset="flowers" data-rows="10">' in page
+    assert "The summary at the top compares the tested repeats of flowers-old/c1, flowers-new/t9." in page
+
+
+def test_repeats_are_not_search_trials(finalists):
+    data, markdown, page = finalists.data, finalists.markdown, finalists.page
+    board = tables.leaderboard(data.trials, "flowers", top=None)
+    assert board["label"].tolist() == [
+        "flowers-new/t9", "flowers-new/t8", "flowers-old/t1", "flowers-old/c1", "flowers-old/c2",
+    ]  # fmt: skip
+    assert "**Top 5 of 5 finished searched trials on flowers, by validation accuracy**" in markdown
+    assert 'data-dataset="flowers" data-rows="5" data-finished="5"' in page
+    assert len(tables.search_progress(data.trials, "flowers")) == 5
+    assert tables.backbone_summary(data.trials).set_index("backbone").loc["resnet50", "trials"] == 1
+    assert tables.best_model(data.trials, data.runs, "flowers")[0]["label"] == "flowers-new/t9"
+    comparison = tables.family_comparison(data.trials, data.datasets)
+    assert comparison.loc[("flowers", "custom_cnn"), "finished_trials"] == 2
+    flowers = tables.searched(data.trials[data.trials["dataset"] == "flowers"])
+    importance = {r.group: r.trials for r in importance_by_family(flowers)}
+    assert importance == {"custom_cnn": 2, "transfer": 3, "all": 5}
+    assert ": 9 trials (9 completed); 12 finalist repeats (11 completed, 1 failed); families:" in markdown
+    assert "5 trials (5 completed) from 2 runs: flowers-old, flowers-new;" in markdown
+
+
+def test_every_family_has_a_label_and_a_colour_of_its_own():
+    assert list(plots.FAMILY_COLORS) == list(FAMILIES)
+    labels = [family_label(f, capitalize=True) for f in FAMILIES]
+    assert labels == ["Custom CNN", "Transfer learning", "Backbone from scratch"]
+    palette = plots._family_palette(labels)
+    assert len({palette[label] for label in labels}) == 3
+
+
+def test_a_reference_run_without_weights_is_not_comparable_with_published_figures(fake_results, tmp_path, capsys):
+    fake_results.run("s1", "ants", [{"trial_id": "t1", "backbone": "mobilenet_v2", "val_accuracy": 0.91}],
+                     run_name="ants-search", test=(0.90, 0.89))  # fmt: skip
+    fake_results.run(
+        "ref", "ants",
+        [{"trial_id": "r1", "backbone": "mobilenet_v2", "val_accuracy": 0.62, "is_reference": True, "weights": "none"}],
+        run_name="ants-ref", space="reference_hymenoptera", test=(0.60, 0.58),
+    )  # fmt: skip
+    fake_results.store.update_run("ref", published={"test_accuracy": 0.925, "f1": 0.9253})
+    figures = tables.published_comparison(*_trials_and_runs(fake_results.url), "ants")
+    assert not figures["comparable"].any() and set(figures["family"]) == {"scratch"}
+    _, markdown, page = _build(fake_results, tmp_path, capsys)
+    note = (
+        "ants-ref/r1 is not comparable with the published figures: this run trained mobilenet_v2 from scratch "
+        "(no pretrained weights), while the published figures used pretrained weights."
+    )
+    assert note in page and note.replace("mobilenet_v2", "mobilenet\\_v2").split(":")[0] in markdown
+    row = "| ants-ref/r1 (from scratch: not comparable) | reference\\_hymenoptera | Test accuracy | 92.50% | 60.00% |"
+    assert row in markdown
+
+
+def _trials_and_runs(url: str):
+    data = load_results(url)
+    return data.trials, data.runs
+
+
 # --------------------------------------------------------------------------- formatting and rendering
 
 
@@ -171,6 +353,12 @@ def test_number_formats_are_consistent():
     assert fmt_params(2_257_984) == "2.26M" and fmt_params(120_000) == "120.0k" and fmt_params(512) == "512"
     assert fmt_seconds(75) == "75 s" and fmt_seconds(750) == "12.5 min" and fmt_seconds(9000) == "2.5 h"
     assert fmt_seconds_diff(-30) == "-30 s"
+    assert fmt_interval(mean_interval([0.80, 0.82, 0.84])) == "82.00% (95% CI 77.03% to 86.97%, n = 3)"
+    assert fmt_interval(mean_interval([0.5])) == "50.00% (1 repeat, no interval)" and fmt_interval(None) == "—"
+    assert fmt_difference(welch_difference([0.9, 0.91, 0.92], [0.8, 0.82, 0.84])) == (
+        "+9.00 pp (95% CI +4.84 pp to +13.16 pp)"
+    )
+    assert fmt_difference(welch_difference([0.4], [0.5, 0.6])) == "-15.00 pp (no interval: a side has 1 repeat)"
 
 
 def test_markdown_table_escapes_and_aligns():
@@ -254,6 +442,7 @@ def test_published_reproduced_and_searched_side_by_side(fake_results, tmp_path, 
     assert "Searched best is the dataset's best searched trial" in markdown  # a footnote's quote stays a quote
     assert "| flowers-ref/r1 | reference\\_flowers102 | Test accuracy | 94.63% | 87.00% | 90.00% |" in markdown
     assert "reference_flowers102: as published." in page
+    assert "not comparable" not in markdown and frame["comparable"].all()  # pretrained, as the recipe published
 
 
 # --------------------------------------------------------------------------- the full report
@@ -350,7 +539,7 @@ def test_an_older_databases_transfer_row_without_weights_is_a_backbone_from_scra
     trials = load_results(fake_results.url).trials.set_index("trial_id")
     assert trials["family"].to_dict() == {"a": "custom_cnn", "b": "scratch"}
     assert trials["role"].tolist() == ["search", "search"]
-    out, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "cifar")
+    _, markdown, page = _build(fake_results, tmp_path, capsys, "--dataset", "cifar")
     assert (
         "| cifar | Best trial (by validation accuracy) | scratch/a (custom\\_cnn) | "
         "scratch/b (mobilenet\\_v2, backbone from scratch) |" in markdown
@@ -360,7 +549,7 @@ def test_an_older_databases_transfer_row_without_weights_is_a_backbone_from_scra
     assert "| mobilenet\\_v2 | Backbone from scratch |" in markdown  # the backbones table
     assert "<th class=num scope=\"col\">Backbone from scratch</th>" in page
     for text in (markdown, page):
-        assert "Transfer learning" not in text and "transfer learning (" not in text and "transfer learning minus" not in text
+        assert "Transfer learning" not in text and "transfer learning (" not in text
 
 
 def test_single_trial(fake_results, tmp_path, capsys):
