@@ -366,6 +366,18 @@ def rich_report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return SimpleNamespace(out=out, url=fake.url, stdout=done.stdout, stderr=done.stderr)
 
 
+@pytest.fixture(scope="session")
+def finalists_report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The repeated-finalists scenario (:func:`populate_finalists`), reported once per session by ``main``."""
+    from reports.build import main
+
+    root = tmp_path_factory.mktemp("finalists-report")
+    fake = populate_finalists(FakeResults(root / "results" / "leaderboard.db"))
+    out = root / "report"
+    assert main(["--db", fake.url, "--out", str(out)]) == 0
+    return SimpleNamespace(out=out, url=fake.url)
+
+
 # --------------------------------------------------------------------------- data: small image folders
 
 from helpers import make_class_folders  # noqa: E402

@@ -38,8 +38,10 @@ function reportCheck() {
   const images = Array.from(document.images);
   document.body.dataset.images = String(images.length);
   document.body.dataset.brokenImages = String(images.filter(i => !i.complete || i.naturalWidth === 0).length);
-  document.body.dataset.leaderboardRows = Array.from(document.querySelectorAll("table.leaderboard"))
+  const rows = kind => Array.from(document.querySelectorAll("table." + kind))
     .map(t => t.dataset.dataset + "=" + t.tBodies[0].rows.length).join(";");
+  document.body.dataset.leaderboardRows = rows("leaderboard");
+  document.body.dataset.finalistRows = rows("finalists");
   document.body.dataset.checked = "yes";
 }
 if (document.readyState === "complete") reportCheck(); else window.addEventListener("load", reportCheck);
@@ -86,19 +88,26 @@ class _Dom(HTMLParser):
             self._table = None
 
 
-def test_report_loads_in_chromium_with_every_image_and_row(rich_report, tmp_path):
-    out: Path = rich_report.out
+def _checked(out: Path, profile: Path) -> _Dom:
+    """``out/index.html`` loaded in Chromium with the check script; the DOM it left."""
     page = (out / "index.html").read_text(encoding="utf-8")
     probe = out / "_browser_check.html"  # beside index.html, so the relative image paths resolve the same way
     probe.write_text(page.replace("</body>", CHECK + "</body>"), encoding="utf-8")
     try:
-        done = _chromium(tmp_path / "profile", "--dump-dom", probe.as_uri())
+        done = _chromium(profile, "--dump-dom", probe.as_uri())
     finally:
         probe.unlink()
     assert done.returncode == 0, done.stderr[-2000:]
     dom = _Dom()
     dom.feed(done.stdout)
     assert dom.body.get("data-checked") == "yes", "the check script did not run: " + done.stdout[:500]
+    return dom
+
+
+def test_report_loads_in_chromium_with_every_image_and_row(rich_report, tmp_path):
+    out: Path = rich_report.out
+    page = (out / "index.html").read_text(encoding="utf-8")
+    dom = _checked(out, tmp_path / "profile")
 
     expected_images = page.count("<img ")
     assert expected_images == 13
@@ -115,6 +124,20 @@ def test_report_loads_in_chromium_with_every_image_and_row(rich_report, tmp_path
         assert table["rows"] == int(attrs["data-rows"]) == min(10, stored), dataset  # type: ignore[index]
         assert int(attrs["data-finished"]) == stored  # type: ignore[index]
     assert dom.body["data-leaderboard-rows"] == "beans=9;digits=6"
+    assert dom.body["data-finalist-rows"] == ""  # nothing was repeated
+
+
+def test_repeats_show_in_the_finalists_tables_and_never_in_the_leaderboards(finalists_report, tmp_path):
+    dom = _checked(finalists_report.out, tmp_path / "profile")
+    assert dom.body["data-broken-images"] == "0", dom.images
+    data = load_results(finalists_report.url)
+    repeats = tables.repeats(data.trials).groupby("dataset").size()
+    searched = tables.finished(tables.searched(data.trials)).groupby("dataset").size()
+    assert dom.body["data-finalist-rows"] == ";".join(f"{d}={repeats[d]}" for d in data.datasets if d in repeats)
+    assert dom.body["data-leaderboard-rows"] == ";".join(f"{d}={searched[d]}" for d in data.datasets)
+    assert dom.body["data-finalist-rows"] == "cifar=2;flowers=10" and dom.body["data-leaderboard-rows"] == (
+        "cifar=2;digits=2;flowers=5"
+    )
 
 
 def test_report_screenshot_is_not_blank(rich_report, tmp_path):

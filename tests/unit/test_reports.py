@@ -30,13 +30,7 @@ from reports.formatting import (
     fmt_seconds,
     fmt_seconds_diff,
 )
-from reports.importance import (
-    MIN_TRIALS,
-    build_study,
-    importance_by_family,
-    infer_distributions,
-    param_importances,
-)
+from reports.importance import MIN_TRIALS, build_study, importance_by_family, infer_distributions, param_importances
 from reports.render import markdown_table, md_escape, render_html
 from runners.store import ResultsStore
 
@@ -51,14 +45,11 @@ def rich(tmp_path_factory, report_fakes):
 
 
 @pytest.fixture(scope="module")
-def finalists(tmp_path_factory, report_fakes):
+def finalists(finalists_report):
     """The repeated-finalists scenario (tests/conftest.py: populate_finalists), loaded and reported."""
-    root = tmp_path_factory.mktemp("finalists")
-    fake = report_fakes.populate_finalists(report_fakes.FakeResults(root / "leaderboard.db"))
-    out = root / "report"
-    assert main(["--db", fake.url, "--out", str(out)]) == 0
+    out = finalists_report.out
     return SimpleNamespace(
-        data=load_results(fake.url),
+        data=load_results(finalists_report.url),
         markdown=(out / "leaderboard.md").read_text(),
         page=(out / "index.html").read_text(),
     )
