@@ -26,6 +26,7 @@ from benchmarks.stats import Difference, Interval, mean_interval, verdict, welch
 
 __all__ = ["FamilyComparison", "FinalistScores", "compare_families"]
 
+SCORE_BOUNDS = (0.0, 1.0)  # accuracy and F1 are fractions: their intervals are clipped to this range
 #: The test metrics summarised over repeats: column and how a sentence names it.
 METRICS = {"test_accuracy": "test accuracy", "test_f1_macro": "macro F1"}
 
@@ -95,8 +96,8 @@ def _scores(repeat_of: str, rows: list[Mapping[str, Any]]) -> FinalistScores | N
         backbone=str(tested[0].get("backbone")),
         seeds=tuple(int(r["seed"]) for r in tested if r.get("seed") is not None),
         val_accuracy=sum(vals) / len(vals) if vals else None,
-        test_accuracy=mean_interval([_number(r.get("test_accuracy")) for r in tested]),
-        test_f1_macro=mean_interval([_number(r.get("test_f1_macro")) for r in tested]),
+        test_accuracy=mean_interval([_number(r.get("test_accuracy")) for r in tested], bounds=SCORE_BOUNDS),
+        test_f1_macro=mean_interval([_number(r.get("test_f1_macro")) for r in tested], bounds=SCORE_BOUNDS),
     )
 
 

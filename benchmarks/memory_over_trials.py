@@ -98,7 +98,8 @@ class MemoryProbe(Callback):
 
 def measure(trials: int, epochs: int, max_concurrent: int, workdir: Path) -> list[dict[str, Any]]:
     """Run the search; return one row per trial in start order."""
-    from runners.search import build_parser, options_from_args, run_search
+    from runners.options import options_from_args
+    from runners.search import build_parser, run_search
 
     probe_file = workdir / "memory.jsonl"
     argv = ["--weights", "none", "--budget", "smoke", "--space", "benchmarks.memory_over_trials", "--scheduler", "fifo",

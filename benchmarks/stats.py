@@ -77,12 +77,15 @@ def _finite(values: Sequence[float]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
-def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
+def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE,
+                  bounds: tuple[float, float] = (-math.inf, math.inf)) -> Interval:
     """Mean and Student-t confidence interval of ``values`` (``scipy.stats.t``).
 
     Args:
         values: one score per repeat (NaN and None are left out).
         confidence: the interval's coverage.
+        bounds: the range the score cannot leave (an accuracy: 0 to 1); the interval is clipped to it, since
+            with few repeats a t interval easily reaches past 1.
 
     Raises:
         ValueError: no finite value.
@@ -100,7 +103,8 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> In
     if std == 0:
         return Interval(mean, 0.0, mean, mean, int(data.size), confidence)
     low, high = stats.t.interval(confidence, df=data.size - 1, loc=mean, scale=stats.sem(data))
-    return Interval(mean, std, float(low), float(high), int(data.size), confidence)
+    low, high = max(float(low), bounds[0]), min(float(high), bounds[1])
+    return Interval(mean, std, low, high, int(data.size), confidence)
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Difference:
@@ -145,7 +149,8 @@ def verdict(difference: Difference, first: str, second: str, what: str = "") -> 
                 "but one side has a single repeat, so there is no interval")
     interval = f"95% CI {difference.low * 100:.1f} to {difference.high * 100:.1f}"
     if difference.spans_zero:
-        return f"no clear difference at this budget ({first} minus {second}: {points:+.1f} pp{measure}, {interval} spans 0)"
+        return (f"no clear difference at this budget: {first} minus {second} is {points:+.1f} pp{measure}, "
+                f"and its {interval} spans 0")
     better = first if points > 0 else second
     if points < 0:
         interval = f"95% CI {-difference.high * 100:.1f} to {-difference.low * 100:.1f}"

@@ -65,11 +65,12 @@ def _column_value(value: Any) -> Any:
 class ProgressPrinter(Callback):
     """One line per trial start, epoch and end, so a person can follow a long search."""
 
-    def __init__(self, num_samples: int, epochs: int, what: str = "trial"):
+    def __init__(self, num_samples: int, epochs: int, what: str = "trial", started: float | None = None):
         self.num_samples = num_samples
         self.epochs = epochs
         self.what = what  # "trial", or "repeat" for a finalist's repeats
-        self.started = time.time()  # wall clock: a resumed search goes on counting from the first start
+        # Wall clock: a resumed search goes on counting from the first start, the repeats from the search's.
+        self.started = time.time() if started is None else started
         self.finished = 0
 
     def get_state(self) -> dict[str, Any]:

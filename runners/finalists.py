@@ -74,8 +74,11 @@ def repeat_configs(finalists: Iterable[Candidate], seeds: Iterable[int]) -> list
 
 
 def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: RunRecord, max_concurrent: int,
-                data, restore: bool) -> dict[str, Any]:
-    """Train and test every repeat; return the comparison (``compare_families(...).to_json()``) and its cost."""
+                data, restore: bool, search_started: float | None = None) -> dict[str, Any]:
+    """Train and test every repeat; return the comparison (``compare_families(...).to_json()``) and its cost.
+
+    ``search_started`` (``time.time()``) keeps the progress lines' clock running on from the search's.
+    """
     from ray.tune.search import ConcurrencyLimiter
 
     from runners.callbacks import ProgressPrinter, TrialRecorder
@@ -89,7 +92,7 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
     names = ", ".join(f"{c.config.get('backbone')} ({c.trial_id})" for c in finalists)
     print(f"finalists: {names}; {options.repeats} repeats each with seeds "
           f"{', '.join(map(str, repeat_seeds(options.seed, options.repeats)))} ({len(configs)} trials)", flush=True)
-    started = time.monotonic()
+    clock, started = time.time(), time.monotonic()
     if restore and _can_restore(path):
         grid = restore_tuner(trainable, path)
     else:
@@ -98,7 +101,8 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
             search_alg=ConcurrencyLimiter(FixedConfigs(configs, METRIC), max_concurrent=max_concurrent),
             scheduler=make_scheduler("fifo", options.epochs, 0),  # every repeat runs its course
             num_samples=len(configs), max_concurrent=max_concurrent,
-            callbacks=[ProgressPrinter(len(configs), options.epochs, what="repeat"), TrialRecorder(store, run)],
+            callbacks=[ProgressPrinter(len(configs), options.epochs, what="repeat", started=search_started or clock),
+                       TrialRecorder(store, run)],
         )
     wall = time.monotonic() - started
     _test_repeats(grid, data, store, run, options.image_size)

@@ -11,22 +11,20 @@ trial in the results database -> each family's finalist trained again with new s
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import datetime as dt
 import logging
-import os
-import re
 import shlex
 import sys
+import time
 import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import UserError
-from runners.budgets import BUDGETS, Budget
+from runners.budgets import BUDGETS
 from runners.finalists import FINALIST_MODES
 from runners.gpu import PRECISIONS
+from runners.options import SavedRun, SearchOptions, options_from_args, recipe_setting, resume_from_args
 from runners.tuning import SAMPLERS, SCHEDULERS
 
 log = logging.getLogger("runners.search")
@@ -126,176 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-@dataclasses.dataclass(frozen=True)
-class SearchOptions:
-    dataset: str
-    space: str
-    budget: str
-    num_samples: int
-    epochs: int
-    image_size: int
-    sampler: str
-    scheduler: str
-    weights: str | None
-    seed: int
-    address: str | None
-    max_concurrent: int | None
-    cpus_per_trial: float
-    gpus_per_trial: float
-    results: Path
-    db: str
-    name: str
-    data_dir: str | None
-    val_fraction: float
-    test_fraction: float
-    storage_path: str = ""  # Ray's storage: the run's state is in STORAGE/NAME
-    precision: str = "mixed"
-    steps_per_execution: int = 1
-    max_failures: int = 2
-    verbose: bool = False
-    command: str = ""
-    repeats: int = 0  # runs saved before finalists existed resume without them
-    finalists: str = "per-family"
-
-    def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "results": str(self.results)}
-
-    @classmethod
-    def from_json(cls, saved: dict[str, Any]) -> SearchOptions:
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{**{k: v for k, v in saved.items() if k in known}, "results": Path(saved["results"])})
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text.rstrip("/")).stem or text).strip("_") or "dataset"
-
-
-def options_from_args(args: argparse.Namespace) -> SearchOptions:
-    from runners.budgets import get_budget
-    from runners.gpu import gpu_settings
-    from runners.resume import normalize_storage_path
-    from runners.store import default_db_url
-    from search_spaces import get_space, resolve_space_name
-
-    budget = get_budget(args.budget)
-    space_name = resolve_space_name(args.space, args.dataset)
-    space = get_space(space_name)
-    for flag in ("num_samples", "epochs", "image_size", "max_concurrent"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise UserError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-    if args.repeats is not None and args.repeats < 0:
-        raise UserError(f"--repeats must be at least 0, got {args.repeats}")
-    if args.cpus_per_trial <= 0 or args.gpus_per_trial < 0:
-        raise UserError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0")
-    if args.steps_per_execution < 1:
-        raise UserError(f"--steps-per-execution must be at least 1, got {args.steps_per_execution}")
-    if args.max_failures < 0:
-        raise UserError(f"--max-failures must be at least 0, got {args.max_failures}")
-    gpu_settings(args.gpus_per_trial, args.precision)  # validates the combination
-    weights = None if args.weights.lower() == "none" else args.weights
-    if weights not in (None, "imagenet"):
-        weights = os.path.abspath(os.path.expanduser(weights))
-        pretrained = [b for b in space.backbones if b != "custom_cnn"]
-        if os.path.isfile(weights) and len(pretrained) > 1:
-            raise UserError(
-                f"--weights {args.weights} is one file but space {space.name!r} picks {len(pretrained)} backbones; "
-                "pass a folder of <backbone>.weights.h5 files or a space with one backbone"
-            )
-    results = Path(args.results).absolute()
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = args.name or f"{_slug(args.dataset)}-{space.name}-{stamp}"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise UserError(f"--name {name!r} may only use letters, digits, '.', '_' and '-'")
-    val_fraction, test_fraction = space.split or (0.15, 0.15)
-    return SearchOptions(
-        dataset=args.dataset,
-        space=space_name,
-        budget=budget.name,
-        num_samples=args.num_samples or space.num_samples or budget.num_samples,
-        epochs=args.epochs or recipe_setting(space.epochs, budget) or budget.epochs,
-        image_size=args.image_size or recipe_setting(space.image_size, budget) or budget.image_size,
-        sampler=args.sampler,
-        # A fixed recipe runs to the end: early stopping by the scheduler would cut one variant short.
-        scheduler="fifo" if space.is_reference else args.scheduler,
-        weights=weights,
-        seed=args.seed,
-        address=args.address,
-        max_concurrent=args.max_concurrent,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        results=results,
-        db=args.db or default_db_url(results),
-        name=name,
-        data_dir=args.data_dir,
-        val_fraction=args.val_fraction if args.val_fraction is not None else val_fraction,
-        test_fraction=args.test_fraction if args.test_fraction is not None else test_fraction,
-        storage_path=normalize_storage_path(args.storage_path or str(results / "ray")),
-        precision=args.precision,
-        steps_per_execution=args.steps_per_execution,
-        max_failures=args.max_failures,
-        verbose=args.verbose,
-        command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
-        # A reference recipe tests every one of its fixed trials instead.
-        repeats=0 if space.is_reference else (args.repeats if args.repeats is not None else budget.repeats),
-        finalists=args.finalists,
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class SavedRun:
-    """What ``--resume`` reads back: the run's settings, its run_id and its concurrency."""
-
-    options: SearchOptions
-    run_id: str
-    max_concurrent: int
-
-
-def resume_from_args(args: argparse.Namespace) -> SavedRun:
-    """The saved settings of the run ``--resume`` names; only --address and --verbose may change."""
-    from runners.resume import normalize_storage_path, read_options
-    from runners.store import default_db_url
-
-    name = args.resume if isinstance(args.resume, str) else args.name
-    if not name:
-        raise UserError("--resume needs the run's name: --resume NAME")
-    results = Path(args.results).absolute()
-    storage = normalize_storage_path(args.storage_path or str(results / "ray"))
-    saved = read_options(storage, name)
-    if saved is None and not args.storage_path:
-        # The run may have kept its state elsewhere (--storage-path): the database remembers where.
-        remembered = _remembered_storage(args.db or default_db_url(results), name)
-        saved = read_options(remembered, name) if remembered else None
-    if saved is None:
-        raise UserError(f"no run named {name!r} to resume in {storage}; pass the --storage-path (or --results) it ran with")
-    options = SearchOptions.from_json(saved["options"])
-    options = dataclasses.replace(
-        options, address=args.address or options.address, verbose=args.verbose,
-        command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
-    )
-    return SavedRun(options, saved["run_id"], int(saved["max_concurrent"]))
-
-
-def _remembered_storage(db: str, name: str) -> str | None:
-    """The folder above the run's Ray state, as the ``runs`` table recorded it (None where unknown)."""
-    from runners.store import ResultsStore
-
-    if db.startswith("sqlite:///") and not os.path.exists(db[len("sqlite:///"):]):
-        return None  # do not create a database just to look
-    try:
-        row = ResultsStore(db, create=False).run_row(run_name=name)
-    except Exception:  # an unreadable or older database: fall back to the error that names the storage path
-        return None
-    path = (row or {}).get("storage_path")
-    return path.rstrip("/").rsplit("/", 1)[0] if path else None
-
-
-def recipe_setting(value: int | None, budget: Budget) -> int | None:
-    """A reference recipe's own image size, epochs or patience: used on the full budget only, so that
-    smoke and small runs stay bounded by their budget (see search_spaces/_reference.py)."""
-    return value if budget.name == "full" else None
-
-
 def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None) -> dict[str, Any]:
     """Run the whole search (or continue ``resume``) and return the summary that is also written as ``summary.json``.
 
@@ -369,13 +197,14 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
                              steps_per_execution=options.steps_per_execution)
     try:
         trainable = make_trainable(options, data, settings)
-        grid = _search(options, space, sampler, budget, trainable, store, run, max_concurrent,
+        started = time.time()  # the progress lines' clock, from the search's first trial to the last repeat
+        grid = _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started,
                        restore=resume is not None, callbacks=callbacks)
         _check_complete(grid, options.num_samples)
         if resume is not None:
             _forget_unknown_trials(grid, store, run.run_id, repeats=False)
         finalists = _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data,
-                                      restore=resume is not None) if options.repeats else None
+                                      restore=resume is not None, started=started) if options.repeats else None
         summary = finish(options, grid, data, store, run, finalists)
     except (Interrupted, KeyboardInterrupt):
         store.update_run(run.run_id, status="interrupted", finished_at=now())
@@ -429,8 +258,8 @@ def _forget_unknown_trials(grid, store, run_id: str, *, repeats: bool) -> None:
               f"({', '.join(gone)}): the resumed search ran those slots again", flush=True)
 
 
-def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, restore: bool = False,
-            callbacks: list | None = None):
+def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started: float,
+            restore: bool = False, callbacks: list | None = None):
     """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
     from runners.callbacks import ProgressPrinter, TrialRecorder
     from runners.resume import experiment_path
@@ -444,11 +273,13 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
         search_alg=search_algorithm(options, space, sampler, max_concurrent),
         scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
         num_samples=options.num_samples, max_concurrent=max_concurrent,
-        callbacks=[ProgressPrinter(options.num_samples, options.epochs), TrialRecorder(store, run), *(callbacks or [])],
+        callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), TrialRecorder(store, run),
+                   *(callbacks or [])],
     )
 
 
-def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data, restore: bool) -> dict[str, Any] | None:
+def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data, restore: bool,
+                      started: float) -> dict[str, Any] | None:
     """Pick each family's finalist from the search and run its repeats (see runners.finalists)."""
     from runners.finalists import Candidate, pick_finalists, run_repeats
     from runners.outcome import ok_results
@@ -458,9 +289,8 @@ def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data
     finalists = pick_finalists(candidates, pretrained=run.pretrained, mode=options.finalists)
     if not finalists:
         return None
-    result = run_repeats(options, finalists, trainable=trainable, store=store, run=run,
-                         max_concurrent=max_concurrent, data=data, restore=restore)
-    return result
+    return run_repeats(options, finalists, trainable=trainable, store=store, run=run, max_concurrent=max_concurrent,
+                       data=data, restore=restore, search_started=started)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from benchmarks.errors import UserError
 
 if TYPE_CHECKING:
-    from runners.search import SearchOptions
+    from runners.options import SearchOptions
 
 __all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "make_sampler",
            "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray"]

@@ -22,7 +22,7 @@ from runners.resume import sampler_study
 pytestmark = pytest.mark.e2e
 
 STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "--scheduler", "fifo",
-          "--image-size", "32"]
+          "--image-size", "32", "--repeats", "0"]
 
 
 @pytest.fixture
@@ -133,6 +133,32 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_tmp):
     rerun = run_cli("runners.search", *STEADY, "--num-samples", "1", "--name", name, cwd=tmp_path, timeout=120, env=ray_tmp)
     assert rerun.returncode == 2 and f"continue it with --resume {name}" in rerun.stderr
     assert len(table(tmp_path, "select * from trials")) == 2
+
+
+def test_a_driver_killed_during_the_repeats_resumes_them_with_one_row_each(tmp_path, ray_tmp):
+    name = "repeats"
+    repeats = tmp_path / "results" / "ray" / name / "repeats"
+    args = [a for a in STEADY if a not in ("--repeats", "0")]
+    driver = start_cli("runners.search", *args, "--num-samples", "2", "--epochs", "2", "--max-concurrent", "2",
+                       "--repeats", "2", "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
+    try:
+        wait_for(lambda: repeats.exists() and trial_results(repeats), driver)  # a repeat has checkpointed an epoch
+        time.sleep(0.3)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    result = run_cli("runners.search", "--resume", name, cwd=tmp_path, timeout=600, env=ray_tmp)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = table(tmp_path, "select trial_id, role, seed, repeat_of, test_accuracy, status from trials")
+    assert rows.trial_id.is_unique and sorted(rows.role) == ["repeat", "repeat", "search", "search"]
+    repeated = rows[rows.role == "repeat"]
+    assert set(repeated.seed) == {1, 2} and repeated.test_accuracy.notna().all()
+    assert repeated.repeat_of.nunique() == 1 and repeated.repeat_of.iloc[0] in set(rows.trial_id)
+    assert "verdict: " in result.stdout
+    runs = table(tmp_path, "select status, finalists from runs")
+    assert list(runs.status) == ["finished"] and json.loads(runs.finalists.iloc[0])["finalists"][0]["test_accuracy"]["n"] == 2
 
 
 def test_resuming_an_unknown_run_is_a_one_line_error(tmp_path, ray_tmp):

@@ -38,8 +38,10 @@ def digits_run(workdir):
 def test_digits_search_prints_the_best_configuration_and_test_metrics(digits_run, workdir):
     out = digits_run.stdout
     assert "best configuration" in out and "test (" in out and "macro F1" in out
-    assert out.count("started:") == 3 and "epoch 2/2" in out
+    assert out.count(" started:") == 5 and "epoch 2/2" in out  # 3 trials, 2 repeats
+    assert "report: python -m reports.build" in out
     rows = trials(workdir)
+    rows = rows[rows.role == "search"]
     assert len(rows) == 3 and set(rows.status) == {"completed"}
     assert (rows.family == "custom_cnn").all() and rows.depth.notna().all() and rows.unfrozen_layers.isna().all()
     best = rows[rows.is_best == 1]
@@ -50,8 +52,41 @@ def test_digits_search_prints_the_best_configuration_and_test_metrics(digits_run
     assert len(json.loads(rows.history.iloc[0])) == 2
 
 
+def test_the_finalist_is_repeated_with_new_seeds_and_every_repeat_is_tested(digits_run, workdir):
+    rows = trials(workdir)
+    best = rows[rows.is_best == 1].iloc[0]
+    repeats = rows[rows.role == "repeat"]
+    assert len(repeats) == 2 and set(repeats.seed) == {1, 2} and (repeats.repeat_of == best.trial_id).all()
+    assert repeats.test_accuracy.notna().all() and repeats.test_f1_macro.notna().all()
+    assert (repeats.family == "custom_cnn").all() and (repeats.depth == best.depth).all()
+    assert set(rows[rows.role == "search"].seed) == {0}
+    out = digits_run.stdout
+    assert "finalists: custom_cnn (" in out and "2 repeats each with seeds 1, 2" in out
+    assert "custom CNN (repeats trial " in out and "test accuracy 0." in out and "95% CI" in out
+    assert "verdict: no comparison: no tested repeat of a backbone" in out
+    assert "cost: search 3 trials, 6 epochs" in out and "repeats 2 trials" in out
+    summary = json.loads((workdir / "results" / "models" / "digits-e2e" / "summary.json").read_text())
+    finalist = summary["finalists"]["finalists"][0]
+    assert finalist["repeat_of"] == best.trial_id and finalist["test_accuracy"]["n"] == 2
+    assert finalist["test_accuracy"]["mean"] == pytest.approx(repeats.test_accuracy.mean())
+
+
+def test_the_sampler_received_each_trials_best_epoch(digits_run, workdir):
+    import pickle
+
+    [state] = (workdir / "results" / "ray" / "digits-e2e").glob("searcher-state-*.pkl")
+    searcher = pickle.loads(state.read_bytes())
+    rows = trials(workdir).set_index("trial_id")
+    values = {trial_id: searcher["_ot_study"].trials[ot.number].value for trial_id, ot in searcher["_ot_trials"].items()}
+    assert len(values) == 3
+    for trial_id, value in values.items():
+        history = json.loads(rows.loc[trial_id, "history"])
+        assert value == pytest.approx(max(h["val_accuracy"] for h in history)) == rows.loc[trial_id, "val_accuracy"]
+
+
 def test_trials_really_run_in_parallel(digits_run, workdir):
     rows = trials(workdir)
+    rows = rows[rows.role == "search"]
     spans = [(pd.Timestamp(s), pd.Timestamp(e)) for s, e in zip(rows.started_at, rows.finished_at)]
     overlaps = sum(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1 :])
     assert overlaps >= 1, spans
@@ -74,11 +109,12 @@ def test_zip_folder_with_a_diverging_trial_and_results_accumulate(digits_run, wo
     archive = zip_folder(make_class_folders(tmp_path / "insects", {"ants": 16, "bees": 16, "wasps": 16}),
                          tmp_path / "insects.zip")
     result = run_cli("runners.search", *TINY, "--dataset", str(archive), "--space", "failing_space",
-                     "--num-samples", "2", "--max-concurrent", "1", "--name", "zip-e2e", cwd=workdir)
+                     "--num-samples", "2", "--max-concurrent", "1", "--repeats", "0", "--name", "zip-e2e", cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "FAILED" in result.stdout and "1 failed" in result.stdout
+    assert "finalists: none repeated (--repeats 0)" in result.stdout
     rows = trials(workdir)
-    assert set(rows.run_name) == {"digits-e2e", "zip-e2e"} and len(rows) == 5  # the first run is still there
+    assert set(rows.run_name) == {"digits-e2e", "zip-e2e"} and len(rows) == 7  # the first run is still there
     zipped = rows[rows.run_name == "zip-e2e"].set_index("status")
     assert zipped.loc["failed", "error"].startswith("NonFiniteLossError: training loss became nan")
     assert zipped.loc["completed", "is_best"] == 1 and zipped.loc["completed", "dataset"] == "insects"

@@ -85,7 +85,7 @@ def test_under_mixed_precision_the_classifier_outputs_float32():
 
 
 def _options(**overrides):
-    from runners.search import SearchOptions
+    from runners.options import SearchOptions
 
     base = dict(dataset="digits", space="default", budget="smoke", num_samples=8, epochs=2, image_size=32,
                 sampler="tpe", scheduler="asha", weights=None, seed=0, address=None, max_concurrent=None,
@@ -115,7 +115,8 @@ def test_more_gpu_per_trial_than_the_cluster_has_is_a_user_error():
 
 
 def test_the_cli_turns_precision_and_gpus_into_options(tmp_path):
-    from runners.search import build_parser, options_from_args
+    from runners.options import options_from_args
+    from runners.search import build_parser
 
     args = build_parser().parse_args(["--gpus-per-trial", "0.5", "--precision", "float32", "--weights", "none",
                                       "--results", str(tmp_path), "--name", "g"])

@@ -17,7 +17,8 @@ from benchmarks.datasets import load_dataset
 from benchmarks.errors import UserError
 from benchmarks.models import HEADS, list_models
 from benchmarks.training import TrainSettings, train_trial
-from runners.search import build_parser, options_from_args, recipe_setting
+from runners.options import options_from_args, recipe_setting
+from runners.search import build_parser
 from runners.budgets import get_budget
 from search_spaces import PUBLISHED_METRICS, get_space, recipe_for, reproduced_figures, resolve_space_name
 

@@ -34,7 +34,7 @@ def test_a_storage_uri_pyarrow_cannot_open_is_a_user_error():
 
 
 def test_options_round_trip_through_the_experiment_folder(tmp_path):
-    from runners.search import SearchOptions
+    from runners.options import SearchOptions
 
     options = SearchOptions(
         dataset="digits", space="custom_cnn", budget="smoke", num_samples=4, epochs=2, image_size=24, sampler="tpe",
@@ -57,7 +57,7 @@ def _args(tmp_path, *argv):
 
 
 def test_resume_needs_a_name_and_an_existing_run(tmp_path):
-    from runners.search import resume_from_args
+    from runners.options import resume_from_args
 
     with pytest.raises(UserError, match="--resume needs the run's name"):
         resume_from_args(_args(tmp_path, "--resume"))
@@ -67,7 +67,7 @@ def test_resume_needs_a_name_and_an_existing_run(tmp_path):
 
 
 def test_resume_reads_the_saved_settings_and_takes_only_the_address_from_the_command(tmp_path):
-    from runners.search import options_from_args, resume_from_args
+    from runners.options import options_from_args, resume_from_args
 
     first = options_from_args(_args(tmp_path, "--name", "r", "--weights", "none", "--epochs", "2", "--seed", "7"))
     write_options(first.storage_path, "r", {"options": first.to_json(), "run_id": "id1", "max_concurrent": 2})
@@ -79,7 +79,7 @@ def test_resume_reads_the_saved_settings_and_takes_only_the_address_from_the_com
 
 
 def test_resume_finds_a_run_kept_elsewhere_through_the_database(tmp_path):
-    from runners.search import options_from_args, resume_from_args
+    from runners.options import options_from_args, resume_from_args
 
     elsewhere = tmp_path / "shared" / "ray"
     first = options_from_args(_args(tmp_path, "--name", "far", "--storage-path", str(elsewhere)))

@@ -50,8 +50,8 @@ def test_welch_interval_matches_the_textbook_value():
     [
         ([0.90, 0.91, 0.92], [0.80, 0.82, 0.84], "transfer learning is better by 9.0 pp (95% CI 4.8 to 13.2)"),
         ([0.80, 0.82, 0.84], [0.90, 0.91, 0.92], "the custom CNN is better by 9.0 pp (95% CI 4.8 to 13.2)"),
-        ([0.80, 0.90], [0.84, 0.86], "no clear difference at this budget (transfer learning minus the custom CNN: "
-                                     "+0.0 pp, 95% CI -54.5 to 54.5 spans 0)"),
+        ([0.80, 0.90], [0.84, 0.86], "no clear difference at this budget: transfer learning minus the custom CNN "
+                                     "is +0.0 pp, and its 95% CI -54.5 to 54.5 spans 0"),
         ([0.9], [0.80, 0.82], "no clear difference at this budget: transfer learning minus the custom CNN is +9.0 pp, "
                               "but one side has a single repeat, so there is no interval"),
     ],
@@ -83,3 +83,10 @@ def test_no_comparison_without_both_sides():
     assert comparison.verdict == "no comparison: no tested repeat of a backbone"
     failed = [dict(r, test_accuracy=None) for r in _rows("b", "resnet50", "transfer", [0.9], 0.9)]
     assert compare_families(failed).verdict == "no comparison: no finalist was repeated and tested"
+
+
+def test_an_interval_is_clipped_to_the_range_a_score_can_take():
+    wide = mean_interval([0.93, 0.99])
+    assert wide.high > 1
+    clipped = mean_interval([0.93, 0.99], bounds=(0.0, 1.0))
+    assert clipped.high == 1.0 and clipped.low == wide.low and clipped.mean == wide.mean
