@@ -14,13 +14,15 @@ import os
 import re
 import shlex
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import UserError
 from runners.budgets import Budget
 
-__all__ = ["SavedRun", "SearchOptions", "options_from_args", "recipe_setting", "resume_from_args"]
+__all__ = ["MAX_IMAGE_SIZE", "SavedRun", "SearchOptions", "check_image_size", "check_name", "default_name",
+           "options_from_args", "recipe_setting", "resume_from_args"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +65,50 @@ class SearchOptions:
         return cls(**{**{k: v for k, v in saved.items() if k in known}, "results": Path(saved["results"])})
 
 
+#: The image sizes a trial may train at: the custom CNN halves its input once per block (up to 4 blocks), and
+#: beyond MAX_IMAGE_SIZE a batch of activations no longer fits a worker's memory (and no budget asks for it).
+MIN_CUSTOM_CNN_SIZE = 16
+MAX_IMAGE_SIZE = 1024
+MAX_NAME_LENGTH = 100
+
+
+def check_image_size(image_size: int | None, space) -> None:
+    """``--image-size`` against what every model of the space accepts (the budget's sizes always fit)."""
+    from benchmarks.models import get_backbone
+
+    if image_size is None:
+        return
+    smallest = max(MIN_CUSTOM_CNN_SIZE if name == "custom_cnn" else get_backbone(name).min_size
+                   for name in space.backbones)
+    if not smallest <= image_size <= MAX_IMAGE_SIZE:
+        raise UserError(f"--image-size {image_size} is outside what space {space.name!r} can train: "
+                        f"{smallest} to {MAX_IMAGE_SIZE} pixels")
+
+
+def check_name(name: str) -> str:
+    """A run name that is a safe folder name: letters, digits, '.', '_' and '-', not '.' or '..', at most 100."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (".", ".."):
+        raise UserError(f"--name {name!r} may only use letters, digits, '.', '_' and '-' (and is not '.' or '..')")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UserError(f"--name is {len(name)} characters long; use at most {MAX_NAME_LENGTH}")
+    return name
+
+
+def default_name(dataset: str, space: str) -> str:
+    """``DATASET-SPACE-YYYYmmdd-HHMMSS-xxxx``: the random tail keeps two searches started in one second apart."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{_slug(dataset)[:40]}-{space[:30]}-{stamp}-{uuid.uuid4().hex[:4]}"
+
+
+def _storage_path(args: argparse.Namespace, results: Path) -> str:
+    """Where Ray keeps the run's state, checked; an error names the flag the user gave (--results or --storage-path)."""
+    from runners.resume import normalize_storage_path
+
+    if args.storage_path:
+        return normalize_storage_path(args.storage_path, flag="--storage-path")
+    return normalize_storage_path(str(results / "ray"), flag=f"--results {args.results}")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text.rstrip("/")).stem or text).strip("_") or "dataset"
 
@@ -70,7 +116,6 @@ def _slug(text: str) -> str:
 def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.budgets import get_budget
     from runners.gpu import gpu_settings
-    from runners.resume import normalize_storage_path
     from runners.store import default_db_url
     from search_spaces import get_space, resolve_space_name
 
@@ -89,21 +134,24 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         raise UserError(f"--steps-per-execution must be at least 1, got {args.steps_per_execution}")
     if args.max_failures < 0:
         raise UserError(f"--max-failures must be at least 0, got {args.max_failures}")
+    if not 0 <= args.seed < 2**32:
+        raise UserError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
     gpu_settings(args.gpus_per_trial, args.precision)  # validates the combination
-    weights = None if args.weights.lower() == "none" else args.weights
+    pretrained = [b for b in space.backbones if b != "custom_cnn"]
+    if args.weights is not None and args.weights.lower() != "none" and not pretrained:
+        raise UserError(f"space {space.name!r} trains no backbone, so --weights {args.weights} has nothing to load; "
+                        "drop --weights or pick a space with backbones")
+    check_image_size(args.image_size, space)
+    weights = None if (args.weights or "imagenet").lower() == "none" else (args.weights or "imagenet")
     if weights not in (None, "imagenet"):
         weights = os.path.abspath(os.path.expanduser(weights))
-        pretrained = [b for b in space.backbones if b != "custom_cnn"]
         if os.path.isfile(weights) and len(pretrained) > 1:
             raise UserError(
                 f"--weights {args.weights} is one file but space {space.name!r} picks {len(pretrained)} backbones; "
                 "pass a folder of <backbone>.weights.h5 files or a space with one backbone"
             )
     results = Path(args.results).absolute()
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = args.name or f"{_slug(args.dataset)}-{space.name}-{stamp}"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise UserError(f"--name {name!r} may only use letters, digits, '.', '_' and '-'")
+    name = check_name(args.name) if args.name else default_name(args.dataset, space.name)
     val_fraction, test_fraction = space.split or (0.15, 0.15)
     return SearchOptions(
         dataset=args.dataset,
@@ -127,7 +175,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         data_dir=args.data_dir,
         val_fraction=args.val_fraction if args.val_fraction is not None else val_fraction,
         test_fraction=args.test_fraction if args.test_fraction is not None else test_fraction,
-        storage_path=normalize_storage_path(args.storage_path or str(results / "ray")),
+        storage_path=_storage_path(args, results),
         precision=args.precision,
         steps_per_execution=args.steps_per_execution,
         max_failures=args.max_failures,
@@ -146,18 +194,19 @@ class SavedRun:
     options: SearchOptions
     run_id: str
     max_concurrent: int
+    address_given: bool = False  # --address on the resume command itself (else the saved one, if it answers)
 
 
 def resume_from_args(args: argparse.Namespace) -> SavedRun:
     """The saved settings of the run ``--resume`` names; only --address and --verbose may change."""
-    from runners.resume import normalize_storage_path, read_options
+    from runners.resume import read_options
     from runners.store import default_db_url
 
     name = args.resume if isinstance(args.resume, str) else args.name
     if not name:
         raise UserError("--resume needs the run's name: --resume NAME")
     results = Path(args.results).absolute()
-    storage = normalize_storage_path(args.storage_path or str(results / "ray"))
+    storage = _storage_path(args, results)
     saved = read_options(storage, name)
     if saved is None and not args.storage_path:
         # The run may have kept its state elsewhere (--storage-path): the database remembers where.
@@ -170,7 +219,7 @@ def resume_from_args(args: argparse.Namespace) -> SavedRun:
         options, address=args.address or options.address, verbose=args.verbose,
         command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
     )
-    return SavedRun(options, saved["run_id"], int(saved["max_concurrent"]))
+    return SavedRun(options, saved["run_id"], int(saved["max_concurrent"]), address_given=bool(args.address))
 
 
 def _remembered_storage(db: str, name: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarks.errors import UserError
 
-__all__ = ["OPTIONS_FILE", "experiment_exists", "experiment_path", "normalize_storage_path", "read_options",
+__all__ = ["OPTIONS_FILE", "claim_experiment", "experiment_exists", "experiment_path", "normalize_storage_path", "read_options",
            "sampler_study", "write_options"]
 
 OPTIONS_FILE = "search_options.json"
@@ -34,20 +34,24 @@ def _filesystem(storage_path: str):
     return pyarrow.fs.LocalFileSystem(), storage_path
 
 
-def normalize_storage_path(path: str) -> str:
-    """An absolute local folder that can be created and written, or a URI pyarrow can open; else a UserError."""
+def normalize_storage_path(path: str, flag: str = "--storage-path") -> str:
+    """An absolute local folder that can be created and written, or a URI pyarrow can open; else a UserError.
+
+    ``flag`` is how the error names where the path came from (``--results DIR`` when it is DIR/ray).
+    """
+    what = flag if flag.startswith("--results") else f"{flag} {path}"
     if _is_uri(path):
         try:
             _filesystem(path)
         except Exception as error:  # pyarrow raises several kinds for a bad URI or missing credentials
-            raise UserError(f"--storage-path {path}: {str(error).splitlines()[0][:200]}") from None
+            raise UserError(f"{what}: {str(error).splitlines()[0][:200]}") from None
         return path
     folder = os.path.abspath(os.path.expanduser(path))
     existing = folder
     while not os.path.exists(existing):  # the nearest folder that exists must let us create the rest
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"--storage-path {path} is not writable ({existing} is not a writable folder)")
+        raise UserError(f"{what} is not writable ({existing} is not a writable folder)")
     return folder
 
 
@@ -65,6 +69,26 @@ def experiment_exists(storage_path: str, name: str) -> bool:
 
     fs, path = _path(storage_path, name)
     return fs.get_file_info(path).type != pyarrow.fs.FileType.NotFound
+
+
+def claim_experiment(storage_path: str, name: str) -> bool:
+    """Create the run's folder if no other search has: False where it exists already.
+
+    A local folder is claimed atomically (``os.mkdir``), so two searches started at once with the same name
+    cannot both take it; on a URI (``s3://``...) the check and the creation are two steps.
+    """
+    if _is_uri(storage_path):
+        if experiment_exists(storage_path, name):
+            return False
+        fs, path = _path(storage_path, name)
+        fs.create_dir(path, recursive=True)
+        return True
+    os.makedirs(storage_path, exist_ok=True)
+    try:
+        os.mkdir(experiment_path(storage_path, name))
+    except FileExistsError:
+        return False
+    return True
 
 
 def write_options(storage_path: str, name: str, options: dict[str, Any]) -> None:

@@ -83,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sampler", default="tpe", choices=SAMPLERS,
                         help="Optuna sampler (tpe uses constant_liar for parallel trials; gp needs PyTorch)")
     search.add_argument("--scheduler", default="asha", choices=SCHEDULERS, help="ASHA early stopping, or run every trial to the end")
-    search.add_argument("--weights", default="imagenet",
-                        help="backbone weights: imagenet, none, a weights file (one-backbone spaces) or a folder of <backbone>.weights.h5")
+    search.add_argument("--weights",
+                        help="backbone weights: imagenet (default), none, a weights file (one-backbone spaces) or a folder "
+                        "of <backbone>.weights.h5")
     search.add_argument("--seed", type=int, default=0, help="seed of data splits, sampler and training")
     search.add_argument("--repeats", type=int, metavar="N",
                         help="after the search, train each finalist N more times with new seeds and test every "
@@ -134,7 +135,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     from benchmarks.training import TrainSettings
     from runners.budgets import get_budget
     from runners.outcome import finish
-    from runners.resume import experiment_exists, experiment_path, write_options
+    from runners.resume import claim_experiment, experiment_exists, experiment_path, write_options
     from runners.run import RunRecord
     from runners.store import ResultsStore, now
     from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
@@ -142,15 +143,15 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
 
     budget = get_budget(options.budget)
     space = get_space(options.space)
-    store = ResultsStore(options.db)
     path = experiment_path(options.storage_path, options.name)
     if resume is None:
         sampler = make_sampler(options.sampler, options.seed, options.num_samples)
         if experiment_exists(options.storage_path, options.name):
-            raise UserError(f"a run named {options.name!r} already exists in {options.storage_path}; choose another "
-                            f"--name, or continue it with --resume {options.name}")
+            raise _name_taken(options)
+        store = None  # opened once the input is checked: a rejected command creates no database
     else:
         sampler = None  # the restored searcher keeps its own, with everything it learned
+        store = ResultsStore(options.db)
         _check_resumable(store, resume, path)
 
     verb = "resuming" if resume else "search"
@@ -164,8 +165,11 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     )
     print(f"data: {data.describe()}", flush=True)
     check_weights(list(space.backbones), options.weights, options.image_size)
+    if store is None:
+        store = ResultsStore(options.db)
+        store.check_writable()
 
-    start_ray(options)
+    start_ray(options, local_if_gone=resume is not None and not resume.address_given)
     import ray
 
     max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options)
@@ -180,6 +184,8 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
                     weights=options.weights or "none", seed=options.seed, is_reference=space.is_reference,
                     published=space.published)
     if resume is None:
+        if not claim_experiment(options.storage_path, options.name):  # atomic: a search started at once lost
+            raise _name_taken(options)
         store.start_run(
             run_id=run.run_id, run_name=options.name, dataset=data.name, dataset_summary=data.describe(),
             class_names=list(data.class_names), space=space.name, budget=budget.name, sampler=options.sampler,
@@ -213,6 +219,11 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
         store.update_run(run.run_id, status="failed", finished_at=now())
         raise
     return summary
+
+
+def _name_taken(options: SearchOptions) -> UserError:
+    return UserError(f"a run named {options.name!r} already exists in {options.storage_path}; choose another "
+                     f"--name, or continue it with --resume {options.name}")
 
 
 def _plural(count: int, word: str) -> str:
@@ -294,7 +305,15 @@ def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data
 
 
 def main(argv: list[str] | None = None) -> int:
+    from runners.tuning import stop_on_sigterm_like_ctrl_c
+
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        from runners._quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # before the list commands too: they import Keras through the spaces
+        warnings.filterwarnings("ignore")
+        logging.getLogger("absl").setLevel(logging.ERROR)
     if args.list_datasets:
         from benchmarks.datasets import list_datasets
 
@@ -311,12 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:{width}s} {get_space(name).description}")
         print(f"{REFERENCE:{width}s} {DESCRIPTION}")
         return 0
-    if not args.verbose:
-        from runners._quiet import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
-        warnings.filterwarnings("ignore")
-        logging.getLogger("absl").setLevel(logging.ERROR)
+    stop_on_sigterm_like_ctrl_c()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     options = None
     try:

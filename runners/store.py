@@ -136,9 +136,10 @@ class ResultsStore:
 
     def __init__(self, url: str, *, create: bool = True):
         self.url = url
-        if url.startswith("sqlite:///") and create:
-            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :])) or ".", exist_ok=True)
         try:
+            if url.startswith("sqlite:///") and create:
+                os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :].split("?")[0])) or ".",
+                            exist_ok=True)
             # A lock held by another search (two searches finishing trials at once) is waited for, not an error.
             connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
             self.engine = sa.create_engine(url, connect_args=connect_args)
@@ -147,9 +148,22 @@ class ResultsStore:
             else:
                 with self.engine.connect():
                     pass
-        except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError) as error:
-            first = str(error).splitlines()[0][:200]
+        except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError, OSError) as error:
+            first = (str(error).splitlines() or [type(error).__name__])[0][:200]
             raise UserError(f"cannot open results database {url!r} ({first}); check the --db URL") from None
+
+    def check_writable(self) -> None:
+        """Write a row and take it back, so that a read-only database fails before any trial, not after."""
+        try:
+            with self.engine.connect() as conn:
+                transaction = conn.begin()
+                conn.execute(sa.insert(runs_table).values(run_id="write-probe", run_name="write-probe",
+                                                          dataset="write-probe", status="probe"))
+                transaction.rollback()
+        except sa.exc.SQLAlchemyError as error:
+            first = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0][:200]
+            raise UserError(f"cannot write to results database {self.url!r} ({first}); "
+                            "make it writable or pass another --db") from None
 
     def _create_tables(self) -> None:
         """Create what is missing. Another process may create the same table or column between our check and our

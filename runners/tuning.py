@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from runners.options import SearchOptions
 
 __all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "make_sampler",
-           "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray"]
+           "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
+           "stop_on_sigterm_like_ctrl_c"]
 
 #: What every trial is ranked by: the best epoch's validation accuracy so far (reported every epoch).
 METRIC = "best_val_accuracy"
@@ -60,8 +61,12 @@ def make_scheduler(name: str, epochs: int, grace_period: int):
     return FIFOScheduler()
 
 
-def start_ray(options: SearchOptions) -> None:
-    """Start a local Ray, or join ``--address``; a one-line error where it cannot."""
+def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
+    """Start a local Ray, or join ``--address`` and say which cluster it joined; a one-line error where it cannot.
+
+    ``local_if_gone``: a resumed run whose saved cluster no longer answers continues on a local Ray (and says so)
+    instead of failing; the user did not ask for that cluster this time.
+    """
     import optuna
     import ray
 
@@ -69,26 +74,60 @@ def start_ray(options: SearchOptions) -> None:
     if not options.verbose:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter is silent at verbose=0
     env = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"} if not options.verbose else {}
+    settings = dict(include_dashboard=False, log_to_driver=options.verbose,
+                    logging_level=logging.INFO if options.verbose else logging.ERROR,
+                    runtime_env={"env_vars": env} if env else None)
+    # "local" (the default): never join a cluster that another `ray start` on this machine announced in /tmp/ray.
+    address = options.address or "local"
     try:
-        ray.init(
-            # "local": never join a cluster that another `ray start` on this machine announced in /tmp/ray.
-            address=options.address or "local",
-            include_dashboard=False,
-            log_to_driver=options.verbose,
-            logging_level=logging.INFO if options.verbose else logging.ERROR,
-            runtime_env={"env_vars": env} if env else None,
-        )
+        ray.init(address=address, **settings)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
-                        "start it with `ray start --head` or drop --address") from None
+        if not (local_if_gone and address != "local"):
+            raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
+                            "start it with `ray start --head` or drop --address") from None
+        print(f"ray: the run's cluster {address} does not answer; continuing on a local Ray", flush=True)
+        address = "local"
+        ray.init(address=address, **settings)
+    stop_on_sigterm_like_ctrl_c()  # after ray.init, which installs a SIGTERM handler of its own
+    if address != "local":
+        resources = ray.cluster_resources()
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        print(f"ray: joined the cluster at {ray.get_runtime_context().gcs_address} ({address}): {nodes} node"
+              f"{'' if nodes == 1 else 's'}, {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs",
+              flush=True)
+
+
+def stop_on_sigterm_like_ctrl_c() -> None:
+    """SIGTERM (a job scheduler's kill, ``timeout``) stops the search the way Ctrl-C does: Ray Tune saves its
+    state and ends the trials, the run is marked interrupted and the resume command printed."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
+            ctrl_c(signal.SIGINT, frame)  # Ray Tune's own: stop gracefully, save the experiment
+        else:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
     """How many trials run at once: --max-concurrent, else as many as the cluster's CPUs and GPUs hold
     (fractional GPUs: 1 GPU at 0.25 per trial holds 4)."""
+    cpus = resources.get("CPU", 0)
+    if options.cpus_per_trial > cpus:
+        # Ray would wait forever for a node that can hold one trial.
+        raise UserError(f"--cpus-per-trial {options.cpus_per_trial:g} but the Ray cluster has {cpus:g} CPUs; "
+                        f"lower it (at most {cpus:g}) or add nodes")
+    if options.gpus_per_trial > resources.get("GPU", 0):
+        raise UserError(f"--gpus-per-trial {options.gpus_per_trial:g} but the Ray cluster has "
+                        f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
     if options.max_concurrent:
         return min(options.max_concurrent, options.num_samples)
-    fit = int(resources.get("CPU", 1) // options.cpus_per_trial)
+    fit = int(cpus // options.cpus_per_trial)
     if options.gpus_per_trial:
         # A small tolerance: 1 / 0.1 is 9.999... in floating point.
         fit = min(fit, int(resources.get("GPU", 0) / options.gpus_per_trial + 1e-9))
