@@ -60,6 +60,8 @@ CASES = {
     "negative-max-failures": (lambda t: ["--max-failures", "-1"], "--max-failures must be at least 0"),
     "zero-steps-per-execution": (lambda t: ["--steps-per-execution", "0"], "--steps-per-execution must be at least 1"),
     "resume-unknown": (lambda t: ["--resume", "nope"], "no run named 'nope' to resume"),
+    "more-cpus-than-the-cluster": (lambda t: ["--weights", "none", "--cpus-per-trial", "64"],
+                                   "--cpus-per-trial 64 but the Ray cluster has [0-9]+ CPUs"),
 }
 
 
@@ -97,5 +99,6 @@ def test_help_documents_every_flag(tmp_path):
     assert result.returncode == 0
     for flag in ("--dataset", "--space", "--budget", "--num-samples", "--max-concurrent", "--cpus-per-trial",
                  "--gpus-per-trial", "--sampler", "--scheduler", "--weights", "--data-dir", "--results", "--db",
-                 "--seed", "--name", "--address", "--storage-path", "--precision", "--steps-per-execution", "--max-failures", "--resume"):
+                 "--seed", "--name", "--address", "--storage-path", "--precision", "--steps-per-execution", "--max-failures", "--resume",
+                 "--repeats", "--finalists"):
         assert flag in result.stdout
