@@ -28,7 +28,7 @@ from reports.formatting import (
     formatter,
     is_missing,
 )
-from reports.importance import MIN_TRIALS, importance_by_family
+from reports.importance import MIN_TRIALS, importance_by_family, load_studies
 
 __all__ = ["Column", "Report", "compose", "format_table", "slugify"]
 
@@ -666,12 +666,22 @@ def _importance(data: ReportData, dataset: str, section: Section, plot_path: Pat
     if not ((pool["status"] == "completed") & pool["val_accuracy"].notna()).any():
         sub.add(Paragraph("No hyperparameter importance: no searched trial of this dataset completed.", "empty"))
         return
-    results = importance_by_family(pool)
+    runs = data.runs[data.runs["run_id"].isin(set(pool["run_id"]))]  # searches, not reference recipes
+    studies, missing = load_studies(runs.to_dict("records"))
+    if missing:
+        sub.add(Paragraph(
+            f"{_plural(len(missing), 'run')} ({', '.join(missing)}) recorded no Optuna study (recorded before studies "
+            "were kept in Optuna's storage, or the storage is gone), so "
+            f"{'its trials are' if len(missing) == 1 else 'their trials are'} left out of the importance.", "empty"))
+    if not studies:
+        return
+    results = importance_by_family(studies)
     sub.add(
         Paragraph(
-            "fANOVA importance (Optuna) of each hyperparameter for validation accuracy, computed over the completed "
-            f"trials of each family (trials stopped early are left out, as Optuna does; at least {MIN_TRIALS} needed). "
-            "Importances of a group sum to 1."
+            "fANOVA importance (Optuna) of each hyperparameter for validation accuracy (best epoch), computed over the "
+            "completed trials of each family in the runs' own Optuna studies, with the distributions their spaces "
+            f"declared (trials stopped early are pruned in the study and left out, as Optuna does; at least "
+            f"{MIN_TRIALS} needed). Importances of a group sum to 1."
         )
     )
     computed = [r for r in results if r.importances]

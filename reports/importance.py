@@ -1,39 +1,28 @@
-"""Hyperparameter importance with Optuna's evaluators, over trials read back from the database.
+"""Hyperparameter importance with Optuna's evaluators, over the runs' own stored Optuna studies.
 
-The stored trials are turned into an in-memory Optuna study (``optuna.trial.create_trial`` with
-distributions inferred from the observed values), then ``optuna.importance.get_param_importances``
-(fANOVA, fixed seed) ranks the hyperparameters by how much of the variance in validation accuracy
-they explain. As in Optuna, only *completed* trials count: trials stopped early by the scheduler
-report an accuracy from fewer epochs. Conditional hyperparameters (``depth``/``width`` exist only
-for custom CNNs, ``unfrozen_layers`` only for backbones) make a per-family analysis the
-natural one; the "all trials" analysis uses the hyperparameters every trial has, plus the family.
+Each search keeps its study in Optuna's storage (``runners.study``), with the distributions its space declared:
+categorical ``batch_size``, log-scale ``learning_rate``, integer ``depth``. The completed trials of a dataset's
+studies are pooled per family and ``optuna.importance.get_param_importances`` (fANOVA, fixed seed) ranks the
+hyperparameters by how much of the variance in the searched value (the best epoch's validation accuracy) they
+explain. As in Optuna, only COMPLETE trials count: a trial ASHA stopped is PRUNED in the study. Conditional
+hyperparameters (``depth``/``width`` exist only for the custom CNN, ``unfrozen_layers`` only for pretrained
+backbones) make a per-family analysis the natural one; the "all trials" analysis uses the hyperparameters
+every trial has (``backbone`` among them). Nothing here guesses a type or a scale.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import optuna
-import pandas as pd
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from benchmarks.models import FAMILIES, family_label
-from reports.data import HYPERPARAMETER_COLUMNS
+from benchmarks.models import FAMILIES, family, family_label
 
-__all__ = [
-    "MIN_TRIALS",
-    "Importance",
-    "build_study",
-    "importance_by_family",
-    "infer_distributions",
-    "param_importances",
-]
+__all__ = ["MIN_TRIALS", "Importance", "family_trials", "importance_by_family", "load_studies", "param_importances"]
 
 #: Fewer completed trials than this and no importance is computed.
 MIN_TRIALS = 3
-
-_LOG_SCALE = frozenset({"learning_rate"})
 
 
 @dataclass(frozen=True)
@@ -47,104 +36,66 @@ class Importance:
     note: str | None = None
 
 
-def _candidate_params(trials: pd.DataFrame, extra: tuple[str, ...]) -> list[str]:
-    return [c for c in (*extra, *HYPERPARAMETER_COLUMNS) if c in trials and trials[c].notna().any()]
+def load_studies(runs: Iterable[Mapping]) -> tuple[list[optuna.Study], list[str]]:
+    """The stored study of each run (``run_name``, ``optuna_storage``), and the names of runs without one."""
+    from runners.study import load_run_study
+
+    studies, missing = [], []
+    for run in runs:
+        url = run.get("optuna_storage")
+        study = load_run_study(url, run["run_name"]) if isinstance(url, str) and url else None
+        (studies if study is not None else missing).append(study if study is not None else run["run_name"])
+    return studies, missing
 
 
-def _is_numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+def family_trials(studies: Iterable[optuna.Study]) -> dict[str, list[optuna.trial.FrozenTrial]]:
+    """The studies' COMPLETE trials grouped by family (the study's ``weights`` attribute says if backbones were
+    pretrained)."""
+    groups: dict[str, list[optuna.trial.FrozenTrial]] = {}
+    for study in studies:
+        pretrained = study.user_attrs.get("weights", "none") != "none"
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            groups.setdefault(family(str(trial.params.get("backbone")), pretrained), []).append(trial)
+    return groups
 
 
-def infer_distributions(trials: pd.DataFrame, params: list[str]) -> dict[str, BaseDistribution]:
-    """One Optuna distribution per parameter that takes at least two values in ``trials``.
-
-    Numbers become int or float ranges (learning rate on a log scale); anything else categorical.
-    """
-    distributions: dict[str, BaseDistribution] = {}
-    for name in params:
-        values = trials[name].dropna()
-        if values.nunique() < 2:
-            continue
-        if _is_numeric(values):
-            low, high = float(values.min()), float(values.max())
-            if all(float(v).is_integer() for v in values) and name not in _LOG_SCALE:
-                distributions[name] = IntDistribution(int(low), int(high))
-            else:
-                distributions[name] = FloatDistribution(low, high, log=name in _LOG_SCALE and low > 0)
-        else:
-            distributions[name] = CategoricalDistribution(sorted(values.astype(str).unique()))
-    return distributions
+def _shared_params(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
+    """Parameters every trial has with the same distribution (the space's), taking at least two values."""
+    first = trials[0].distributions
+    names = [n for n in first if all(t.distributions.get(n) == first[n] for t in trials)]
+    return [n for n in names if len({repr(t.params[n]) for t in trials}) > 1]
 
 
-def _param_value(distribution: BaseDistribution, value: object) -> object:
-    if isinstance(distribution, IntDistribution):
-        return int(float(value))  # type: ignore[arg-type]
-    if isinstance(distribution, FloatDistribution):
-        return float(value)  # type: ignore[arg-type]
-    return str(value)
-
-
-def build_study(trials: pd.DataFrame, distributions: dict[str, BaseDistribution]) -> optuna.Study:
-    """An in-memory study (maximising validation accuracy) holding the completed ``trials``."""
-    study = optuna.create_study(direction="maximize", study_name="stored-trials")
-    for _, row in trials.iterrows():
-        params = {name: _param_value(dist, row[name]) for name, dist in distributions.items() if not pd.isna(row[name])}
-        study.add_trial(
-            optuna.trial.create_trial(
-                value=float(row["val_accuracy"]),
-                params=params,
-                distributions={name: distributions[name] for name in params},
-            )
-        )
-    return study
-
-
-def param_importances(
-    trials: pd.DataFrame, *, extra: tuple[str, ...] = (), seed: int = 0
-) -> tuple[dict[str, float], str | None]:
-    """Normalised fANOVA importances of the hyperparameters over the completed ``trials``.
-
-    Returns ``(importances, None)``, or ``({}, reason)`` when they cannot be computed.
-    """
-    completed = trials[(trials["status"] == "completed") & trials["val_accuracy"].notna()]
-    completed = completed[completed["val_accuracy"].map(lambda v: math.isfinite(float(v)))]
-    if len(completed) < MIN_TRIALS:
-        return {}, f"not enough trials: {len(completed)} completed, at least {MIN_TRIALS} needed"
-    params = _candidate_params(completed, extra)
-    shared = [p for p in params if completed[p].notna().all()]
-    distributions = infer_distributions(completed, shared)
-    if not distributions:
+def param_importances(trials: list[optuna.trial.FrozenTrial], *, seed: int = 0) -> tuple[dict[str, float], str | None]:
+    """Normalised fANOVA importances over completed ``trials``: ``(importances, None)`` or ``({}, reason)``."""
+    if len(trials) < MIN_TRIALS:
+        return {}, f"not enough trials: {len(trials)} completed, at least {MIN_TRIALS} needed"
+    params = _shared_params(trials)
+    if not params:
         return {}, "no hyperparameter took more than one value in these trials"
-    if completed["val_accuracy"].nunique() < 2:
+    if len({t.value for t in trials}) < 2:
         return {}, "every trial reached the same validation accuracy"
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study = build_study(completed, distributions)
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
-        values = optuna.importance.get_param_importances(study, evaluator=evaluator, params=list(distributions))
+        pooled = optuna.create_study(direction="maximize")
+        pooled.add_trials(trials)
+        values = optuna.importance.get_param_importances(
+            pooled, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=seed), params=params)
     finally:
         optuna.logging.set_verbosity(previous)
     return {name: float(value) for name, value in values.items()}, None
 
 
-def importance_by_family(trials: pd.DataFrame, *, seed: int = 0) -> list[Importance]:
-    """Importances for each family present (with ``backbone`` among the parameters) and over all trials.
-
-    ``trials`` should be the searched trials of one dataset. The "all" group is added only when
-    two families or more are present; it uses the shared hyperparameters and ``family``. Groups are labelled
-    with :func:`benchmarks.models.family_label` (``Backbone from scratch``).
-    """
+def importance_by_family(studies: Iterable[optuna.Study], *, seed: int = 0) -> list[Importance]:
+    """Importances for each family present, and over all trials when two families or more are present."""
+    groups = family_trials(studies)
     results = []
-    families = [f for f in FAMILIES if (trials["family"] == f).any()]
-    families += sorted(set(trials["family"]) - set(FAMILIES))
-    for family in families:
-        group = trials[trials["family"] == family]
-        values, note = param_importances(group, extra=("backbone",), seed=seed)
-        completed = int(((group["status"] == "completed") & group["val_accuracy"].notna()).sum())
-        results.append(Importance(family, family_label(family, capitalize=True), completed, values, note))
-    if len([f for f in families if f in FAMILIES]) > 1:
-        values, note = param_importances(trials, extra=("family",), seed=seed)
-        completed = int(((trials["status"] == "completed") & trials["val_accuracy"].notna()).sum())
-        results.append(Importance("all", "All trials (shared hyperparameters)", completed, values, note))
+    for key in [f for f in FAMILIES if f in groups]:
+        values, note = param_importances(groups[key], seed=seed)
+        results.append(Importance(key, family_label(key, capitalize=True), len(groups[key]), values, note))
+    if len(groups) > 1:
+        everything = [t for key in groups for t in groups[key]]
+        values, note = param_importances(everything, seed=seed)
+        results.append(Importance("all", "All trials (shared hyperparameters)", len(everything), values, note))
     return results

@@ -55,6 +55,8 @@ class SearchOptions:
     command: str = ""
     repeats: int = 0  # runs saved before finalists existed resume without them
     finalists: str = "per-family"
+    export: str = "none"  # --export: the formats the best model is exported in (runners.export)
+    optuna_storage: str = ""  # the Optuna study's RDB storage (runs saved before it existed kept it in memory)
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "results": str(self.results)}
@@ -115,8 +117,10 @@ def _slug(text: str) -> str:
 
 def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.budgets import get_budget
+    from runners.export import parse_export
     from runners.gpu import gpu_settings
     from runners.store import default_db_url
+    from runners.study import default_optuna_url
     from search_spaces import get_space, resolve_space_name
 
     budget = get_budget(args.budget)
@@ -184,6 +188,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         # A reference recipe tests every one of its fixed trials instead.
         repeats=0 if space.is_reference else (args.repeats if args.repeats is not None else budget.repeats),
         finalists=args.finalists,
+        export=parse_export(getattr(args, "export", None), budget.name),
+        optuna_storage=args.optuna_storage or default_optuna_url(results),
     )
 
 

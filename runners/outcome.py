@@ -58,12 +58,28 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
     if run.is_reference:
         summary.update(published=run.published, reference_trials=references)
     model_path = save_best(model, options.results / "models" / options.name, summary)
+    summary["exports"] = _export(options, ok, best, model, test, data, store, run, finalists, model_path.parent)
     store.update_run(
         run_id, status="finished", finished_at=now(), trials_total=len(results), trials_failed=len(failed),
         best_trial_id=trial_id, test_metrics=test, model_path=str(model_path), finalists=finalists,
     )
     _print_summary(summary, model_path, options)
     return summary
+
+
+def _export(options, ok, best, model, test, data, store, run, finalists, out_dir: Path) -> list[dict[str, Any]]:
+    """The best model (and each finalist's) exported as ``--export`` says (runners.export), added to summary.json.
+    An export that fails is a warning, never a failed run."""
+    from runners.export import add_to_summary, export_run
+
+    try:
+        exports = export_run(options, ok, best, model, test, data, store, run, finalists, out_dir)
+    except Exception as error:  # noqa: BLE001  (export_run warns per format; this is the last resort)
+        print(f"warning: export failed: {type(error).__name__}: {str(error)[:200]}", flush=True)
+        exports = []
+    if exports:
+        add_to_summary(out_dir, exports)
+    return exports
 
 
 def _failure(result) -> str | None:
@@ -137,6 +153,8 @@ def _published_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
+    from runners.export import export_lines
+
     test = summary["test"]
     lines = [
         "",
@@ -153,6 +171,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
         + ("".join(f"\n  failed: {f}" for f in summary["failures"])),
         *([] if summary.get("reference_trials") else summary_lines(summary.get("finalists"))),
         f"model: {model_path} (summary.json beside it)",
+        *export_lines(summary.get("exports")),
         f"results: {options.db} (run_name = '{summary['run_name']}')",
         f"report: {report_command(options)}",
     ]

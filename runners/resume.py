@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from typing import Any
 
 from benchmarks.errors import UserError
 
-__all__ = ["OPTIONS_FILE", "claim_experiment", "experiment_exists", "experiment_path", "normalize_storage_path", "read_options",
-           "sampler_study", "write_options"]
+__all__ = ["OPTIONS_FILE", "claim_experiment", "experiment_exists", "experiment_path", "normalize_storage_path",
+           "read_options", "write_options"]
 
 OPTIONS_FILE = "search_options.json"
-SEARCHER_STATE = "searcher-state-"  # Ray's file of the searcher (OptunaSearch, pickled) per session
 
 
 def _is_uri(path: str) -> bool:
@@ -107,19 +105,3 @@ def read_options(storage_path: str, name: str) -> dict[str, Any] | None:
         return None
     with fs.open_input_stream(path) as f:
         return json.loads(f.read().decode())
-
-
-def sampler_study(storage_path: str, name: str):
-    """The Optuna study of the run's latest saved searcher state (what a resumed search starts from), or None."""
-    import pyarrow.fs
-
-    fs, path = _path(storage_path, name)
-    if fs.get_file_info(path).type == pyarrow.fs.FileType.NotFound:
-        return None
-    files = [info.path for info in fs.get_file_info(pyarrow.fs.FileSelector(path))
-             if info.base_name.startswith(SEARCHER_STATE) and info.base_name.endswith(".pkl")]
-    if not files:
-        return None
-    with fs.open_input_stream(max(files)) as f:  # session names are timestamps: the greatest is the latest
-        state = pickle.loads(f.read())  # our own experiment folder: trusted, as Tuner.restore requires
-    return state.get("_ot_study") if isinstance(state, dict) else None

@@ -114,10 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_argument_group("results")
     out.add_argument("--results", default="results", help="folder for the database, Ray's trial state and saved models")
     out.add_argument("--db", help="SQLAlchemy URL of the results database (default: sqlite:///RESULTS/leaderboard.db)")
+    out.add_argument("--optuna-storage", metavar="URL",
+                     help="SQLAlchemy URL of the Optuna storage holding the run's study, for optuna-dashboard and "
+                     "optuna.load_study (default: sqlite:///RESULTS/optuna.db; not the --db file)")
     out.add_argument("--name", help="run name (default: DATASET-SPACE-TIMESTAMP)")
     out.add_argument("--resume", nargs="?", const=True, metavar="NAME",
                      help="continue the interrupted run NAME (or --name) with its saved settings: finished trials are kept, "
                      "unfinished ones continue from their checkpoints, the sampler keeps what it learned")
+    out.add_argument("--export", metavar="FORMATS",
+                     help="export the best model (and each finalist's) next to model.keras, each file tested against "
+                     "the Keras model and timed: none, savedmodel, tflite (float32, float16, int8), onnx or all, or a "
+                     "comma-separated list (default: savedmodel,tflite; none on the smoke budget)")
     out.add_argument("--verbose", action="store_true", help="show the trials' own logs and Ray's")
 
     p.add_argument("--list-datasets", action="store_true", help="list the built-in dataset names and exit")
@@ -138,6 +145,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     from runners.resume import claim_experiment, experiment_exists, experiment_path, write_options
     from runners.run import RunRecord
     from runners.store import ResultsStore, now
+    from runners.study import open_storage
     from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
     from search_spaces import get_space
 
@@ -168,6 +176,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     if store is None:
         store = ResultsStore(options.db)
         store.check_writable()
+        open_storage(options.optuna_storage)  # the study's storage opens too, before any trial
 
     start_ray(options, local_if_gone=resume is not None and not resume.address_given)
     import ray
@@ -178,6 +187,8 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
         gpu = f" + {options.gpus_per_trial:g} GPU ({'mixed precision, XLA' if options.precision == 'mixed' else 'float32'})"
     print(f"ray: up to {_plural(max_concurrent, 'trial')} at a time, {options.cpus_per_trial:g} CPU{gpu} each; "
           f"state in {path}", flush=True)
+    if options.optuna_storage:
+        print(f"optuna: study {options.name!r}; watch it live with: optuna-dashboard {options.optuna_storage}", flush=True)
 
     run = RunRecord(run_id=resume.run_id if resume else uuid.uuid4().hex[:12], run_name=options.name,
                     dataset=data.name, space=space.name, budget=budget.name, image_size=options.image_size,
@@ -192,6 +203,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
             scheduler=options.scheduler, seed=options.seed, num_samples=options.num_samples,
             max_concurrent=max_concurrent, epochs=options.epochs, image_size=options.image_size,
             weights=run.weights, command=options.command, published=space.published, storage_path=path,
+            optuna_storage=options.optuna_storage,
         )
         write_options(options.storage_path, options.name,
                       {"options": options.to_json(), "run_id": run.run_id, "max_concurrent": max_concurrent})
@@ -242,11 +254,11 @@ def _check_resumable(store, resume: SavedRun, path: str) -> None:
 
 
 def _print_resume_state(store, options: SearchOptions, run_id: str) -> None:
-    from runners.resume import sampler_study
+    from runners.study import load_run_study
 
     rows = store.trials(run_id=run_id)
     recorded = int((rows["role"].fillna("search") != "repeat").sum()) if len(rows) else 0
-    study = sampler_study(options.storage_path, options.name)
+    study = load_run_study(options.optuna_storage, options.name) if options.optuna_storage else None
     learned = "" if study is None else (
         f"; the {options.sampler} sampler keeps {sum(t.state.is_finished() for t in study.trials)} finished trials")
     print(f"resume: {recorded} of {options.num_samples} trials already recorded{learned}", flush=True)
@@ -281,7 +293,9 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
         return restore_tuner(trainable, experiment_path(options.storage_path, options.name))
     return run_tuner(
         trainable, options, name=options.name, storage_path=options.storage_path,
-        search_alg=search_algorithm(options, space, sampler, max_concurrent),
+        search_alg=search_algorithm(options, space, sampler, max_concurrent, study_attrs={
+            "run_id": run.run_id, "dataset": run.dataset, "space": run.space, "budget": run.budget,
+            "weights": run.weights}),
         scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
         num_samples=options.num_samples, max_concurrent=max_concurrent,
         callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), TrialRecorder(store, run),

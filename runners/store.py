@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 
-__all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "runs_table", "trials_table"]
+__all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "exports_table", "runs_table",
+           "trials_table"]
 
 # One column each in `trials`; other hyperparameters live in the `config` JSON.
 HYPERPARAMETERS: dict[str, type[sa.types.TypeEngine]] = {
@@ -106,8 +107,39 @@ runs_table = sa.Table(
     sa.Column("finalists", sa.Text),  # JSON: each family's repeats, intervals, the difference and the verdict
     sa.Column("model_path", sa.Text),
     sa.Column("storage_path", sa.Text),  # Ray's experiment folder: where --resume finds the run
+    sa.Column("optuna_storage", sa.Text),  # the Optuna storage URL holding the run's study (named after the run)
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+
+# One row per exported file of a run's model (runners.export): its size, latency, test figures and parity.
+exports_table = sa.Table(
+    "exports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False, index=True),
+    sa.Column("run_name", sa.String(200)),
+    sa.Column("trial_id", sa.String(64), nullable=False),  # the search trial whose best checkpoint was exported
+    sa.Column("role", sa.String(20)),  # best | finalist
+    sa.Column("format", sa.String(30), nullable=False),  # savedmodel | tflite_float32 | tflite_float16 | tflite_int8 | onnx
+    sa.Column("path", sa.Text),
+    sa.Column("bytes", sa.BigInteger),  # size on disk (a SavedModel: its whole folder)
+    sa.Column("image_size", sa.Integer),
+    sa.Column("params", sa.BigInteger),
+    sa.Column("flops", sa.BigInteger),  # floating-point operations per image (multiply and add counted apart)
+    sa.Column("latency_p50_ms_1t", sa.Float),  # single-image CPU latency, one thread
+    sa.Column("latency_p90_ms_1t", sa.Float),
+    sa.Column("latency_p50_ms_all", sa.Float),  # ... with all threads (threads_all)
+    sa.Column("latency_p90_ms_all", sa.Float),
+    sa.Column("threads_all", sa.Integer),
+    sa.Column("test_accuracy", sa.Float),
+    sa.Column("test_f1_macro", sa.Float),
+    sa.Column("keras_test_accuracy", sa.Float),
+    sa.Column("accuracy_diff_pp", sa.Float),  # test accuracy of the file minus the Keras model's, in points
+    sa.Column("parity_ok", sa.Boolean),  # float32 formats: within 0.1 pp; null where the change is only measured
+    sa.Column("error", sa.Text),  # why the export failed (then the figures are null)
+    sa.Column("created_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -273,6 +305,26 @@ class ResultsStore:
             if run_id is not None:
                 query = query.where(trials_table.c.run_id == run_id)
             return pd.read_sql(query.order_by(trials_table.c.id), conn)
+
+    def record_export(self, row: Mapping[str, Any]) -> None:
+        """Insert an exported file's row, replacing this run's earlier row of the same trial and format."""
+        values = {k: v for k, v in row.items() if k in exports_table.c and k != "id"}
+        values.setdefault("created_at", now())
+        where = ((exports_table.c.run_id == values["run_id"]) & (exports_table.c.trial_id == values["trial_id"])
+                 & (exports_table.c.format == values["format"]))
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(exports_table).where(where))
+            conn.execute(sa.insert(exports_table).values(**values))
+
+    def exports(self, run_id: str | None = None):
+        """The ``exports`` table as a pandas DataFrame."""
+        import pandas as pd
+
+        with self.engine.connect() as conn:
+            query = self._select(exports_table, conn)
+            if run_id is not None:
+                query = query.where(exports_table.c.run_id == run_id)
+            return pd.read_sql(query.order_by(exports_table.c.id), conn)
 
     def runs(self):
         """The ``runs`` table as a pandas DataFrame."""

@@ -13,7 +13,7 @@ import functools
 import importlib.util
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.errors import UserError
 
@@ -183,17 +183,23 @@ def run_tuner(trainable, options: SearchOptions, *, name: str, storage_path: str
     return tuner.fit()
 
 
-def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int):
-    """The Optuna searcher: the space's starting points first (at most half the trials), then the sampler."""
+def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int, study_attrs: dict[str, Any]):
+    """The Optuna searcher: the space's starting points first (at most half the trials), then the sampler.
+
+    Its study lives in Optuna's own storage (``--optuna-storage``), named after the run, so that
+    ``optuna.load_study`` and optuna-dashboard read it while the search runs.
+    """
     from ray.tune.search import ConcurrencyLimiter
 
     from runners.searcher import RankedOptunaSearch
+    from runners.study import create_study_storage
 
     suggest = functools.partial(space.suggest, pretrained=options.weights is not None)
     # Starting points take at most half the trials, so that even the smallest search samples the rest.
     first = list(space.starting_points[: options.num_samples // 2]) or None
+    storage = create_study_storage(options.optuna_storage, options.name, study_attrs)
     searcher = RankedOptunaSearch(space=suggest, metric=METRIC, mode="max", sampler=sampler,
-                                  points_to_evaluate=first)
+                                  points_to_evaluate=first, storage=storage, study_name=options.name)
     # An explicit limit: without one OptunaSearch can end up running one trial at a time (ray#46965).
     return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
 

@@ -172,8 +172,12 @@ class FakeResults:
         test: tuple[float, float] | None = (0.8, 0.78),
         status: str = "finished",
         repeats: dict[str, list[tuple[float | None, float | None, float | None]]] | None = None,
+        study: bool = True,
     ) -> list[dict[str, Any]]:
         """Store a run and its trials; the best finished trial gets ``is_best`` and the ``test`` (accuracy, macro F1).
+
+        ``study``: also store the run's Optuna study beside the database, as a search does (False: a run recorded
+        before studies were stored).
 
         ``repeats`` maps a finalist (a trial_id of ``trials``) to its repeats, one (val accuracy, test accuracy,
         macro F1) each: trained after the search with seeds 1, 2, … (see :meth:`repeat_rows`).
@@ -197,6 +201,7 @@ class FakeResults:
             self.store.record_trial(row)
         self.store.update_run(
             run_id,
+            optuna_storage=self.study(run_name, [r for r in rows if r.get("role") != "repeat"]) if study else None,
             status=status,
             finished_at=self._clock,
             trials_total=len(rows),
@@ -209,6 +214,31 @@ class FakeResults:
         )
         self.store.engine.dispose()
         return rows
+
+    def study(self, run_name: str, rows: list[dict[str, Any]]) -> str:
+        """Store the run's Optuna study as a search does: each row's hyperparameters suggested through the default
+        space (so the distributions are the space's own), its value, and its state (stopped: PRUNED). Returns
+        the storage URL."""
+        import optuna
+
+        from search_spaces import get_space
+
+        url = f"sqlite:///{self.path.parent / 'optuna.db'}"
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(storage=url, study_name=run_name, direction="maximize")
+        pretrained = any(r.get("weights") not in (None, "none") for r in rows)
+        study.set_user_attr("weights", "imagenet" if pretrained else "none")
+        suggest = get_space("default").suggest
+        states = {"completed": optuna.trial.TrialState.COMPLETE, "stopped": optuna.trial.TrialState.PRUNED}
+        for row in rows:
+            study.enqueue_trial({k: v for k, v in row["config"].items() if v is not None})
+            trial = study.ask()
+            suggest(trial, pretrained=row.get("weights") not in (None, "none"))
+            state = states.get(row["status"], optuna.trial.TrialState.FAIL)
+            if state == optuna.trial.TrialState.PRUNED:
+                trial.report(row["val_accuracy"], row["epochs"] or 1)
+            study.tell(trial, row["val_accuracy"] if state == optuna.trial.TrialState.COMPLETE else None, state=state)
+        return url
 
     def repeat_rows(
         self, finalist: dict[str, Any], scores: list[tuple[float | None, float | None, float | None]], *, space: str

@@ -7,17 +7,16 @@ Optuna sampler's history carried over (Tuner.restore once dropped it, ray#30861)
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import sqlite3
 import time
 
+import optuna
 import pandas as pd
 import pytest
 from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
 
-from runners.resume import sampler_study
 
 pytestmark = pytest.mark.e2e
 
@@ -96,10 +95,11 @@ def test_a_killed_driver_resumes_with_exact_totals_and_the_sampler_history(tmp_p
     continued = [t for t in partway if t in set(after.trial_id) and f"trial {t} epoch 1/{epochs}" not in result.stdout]
     assert continued, (partway, result.stdout[-3000:])
 
-    # The sampler kept what it learned: its study holds every trial, those finished before the kill included.
-    study = sampler_study(str(tmp_path / "results" / "ray"), name)
+    # The sampler kept what it learned: its stored study holds every trial once, those finished before the kill
+    # included (the resumed search continued the same study in Optuna's storage).
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/results/optuna.db")
     finished = [t for t in study.trials if t.state.is_finished()]
-    assert len(finished) == samples
+    assert len(finished) == samples and len(study.trials) == samples
     learned = sorted(t.params["learning_rate"] for t in finished)
     assert all(any(abs(lr - x) < 1e-12 for x in learned) for lr in before.learning_rate)
 

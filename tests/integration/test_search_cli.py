@@ -71,17 +71,45 @@ def test_the_finalist_is_repeated_with_new_seeds_and_every_repeat_is_tested(digi
     assert finalist["test_accuracy"]["mean"] == pytest.approx(repeats.test_accuracy.mean())
 
 
-def test_the_sampler_received_each_trials_best_epoch(digits_run, workdir):
-    import pickle
+def test_the_stored_study_holds_each_trials_best_epoch_and_the_spaces_distributions(digits_run, workdir):
+    import optuna
 
-    [state] = (workdir / "results" / "ray" / "digits-e2e").glob("searcher-state-*.pkl")
-    searcher = pickle.loads(state.read_bytes())
-    rows = trials(workdir).set_index("trial_id")
-    values = {trial_id: searcher["_ot_study"].trials[ot.number].value for trial_id, ot in searcher["_ot_trials"].items()}
-    assert len(values) == 3
-    for trial_id, value in values.items():
-        history = json.loads(rows.loc[trial_id, "history"])
-        assert value == pytest.approx(max(h["val_accuracy"] for h in history)) == rows.loc[trial_id, "val_accuracy"]
+    study = optuna.load_study(study_name="digits-e2e", storage=f"sqlite:///{workdir}/results/optuna.db")
+    rows = trials(workdir)
+    rows = rows[rows.role == "search"]
+    assert len(study.trials) == 3 and study.user_attrs["dataset"] == "digits" and study.user_attrs["space"] == "custom_cnn"
+    assert study.user_attrs["run_id"] == rows.run_id.iloc[0]
+    for trial in study.trials:
+        row = rows[rows.learning_rate == trial.params["learning_rate"]].iloc[0]
+        best_epoch = max(h["val_accuracy"] for h in json.loads(row.history))
+        assert trial.value == pytest.approx(best_epoch) == row.val_accuracy  # the ranked number, not the last epoch
+        assert isinstance(trial.distributions["batch_size"], optuna.distributions.CategoricalDistribution)
+        assert trial.distributions["learning_rate"].log
+
+
+def test_optuna_dashboard_serves_the_finished_search_study(digits_run, workdir):
+    """optuna-dashboard's own WSGI application, in-process, reads the run's study through its HTTP API."""
+    from wsgiref.util import setup_testing_defaults
+
+    optuna_dashboard = pytest.importorskip("optuna_dashboard", reason="pip install -e '.[dashboard]'")
+    app = optuna_dashboard.wsgi(f"sqlite:///{workdir}/results/optuna.db")
+
+    def get(path: str, query: str = "") -> dict:
+        environ: dict = {}
+        setup_testing_defaults(environ)
+        environ.update(PATH_INFO=path, QUERY_STRING=query)
+        status = []
+        body = b"".join(app(environ, lambda code, headers, exc_info=None: status.append(code)))
+        assert status == ["200 OK"], (path, status, body[:300])
+        return json.loads(body)
+
+    [summary] = [s for s in get("/api/studies")["study_summaries"] if s["study_name"] == "digits-e2e"]
+    assert {"key": "dataset", "value": "digits"} in summary["user_attrs"] and summary["directions"] == ["maximize"]
+    study = get(f"/api/studies/{summary['study_id']}", "after=0")
+    rows = trials(workdir)
+    best = rows[rows.role == "search"].val_accuracy.max()
+    assert len(study["trials"]) == 3 and max(t["values"][0] for t in study["trials"]) == pytest.approx(best)
+    assert {p["name"] for p in study["trials"][0]["params"]} >= {"learning_rate", "batch_size", "depth", "width"}
 
 
 def test_trials_really_run_in_parallel(digits_run, workdir):

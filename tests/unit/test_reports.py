@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import optuna
 import pytest
 
 from benchmarks.errors import UserError
@@ -30,7 +31,7 @@ from reports.formatting import (
     fmt_seconds,
     fmt_seconds_diff,
 )
-from reports.importance import MIN_TRIALS, build_study, importance_by_family, infer_distributions, param_importances
+from reports.importance import MIN_TRIALS, family_trials, importance_by_family, load_studies, param_importances
 from reports.render import markdown_table, md_escape, render_html
 from runners.store import ResultsStore
 
@@ -294,9 +295,9 @@ def test_repeats_are_not_search_trials(finalists):
     assert tables.best_model(data.trials, data.runs, "flowers")[0]["label"] == "flowers-new/t9"
     comparison = tables.family_comparison(data.trials, data.datasets)
     assert comparison.loc[("flowers", "custom_cnn"), "finished_trials"] == 2
-    flowers = tables.searched(data.trials[data.trials["dataset"] == "flowers"])
-    importance = {r.group: r.trials for r in importance_by_family(flowers)}
-    assert importance == {"custom_cnn": 2, "transfer": 3, "all": 5}
+    studies, missing = _studies(data, "flowers")
+    importance = {r.group: r.trials for r in importance_by_family(studies)}
+    assert importance == {"custom_cnn": 2, "transfer": 3, "all": 5} and missing == []  # the repeats are no study trials
     assert ": 9 trials (9 completed); 12 finalist repeats (11 completed, 1 failed); families:" in markdown
     assert "5 trials (5 completed) from 2 runs: flowers-old, flowers-new;" in markdown
 
@@ -373,32 +374,48 @@ def test_html_escapes_every_string():
 # --------------------------------------------------------------------------- importance
 
 
-def test_importance_per_family_with_inferred_distributions(rich):
-    beans = tables.searched(rich.trials[rich.trials["dataset"] == "beans"])
-    results = {r.group: r for r in importance_by_family(beans)}
+def _studies(report, dataset: str):
+    searches = set(tables.searched(report.trials[report.trials["dataset"] == dataset])["run_id"])
+    return load_studies(report.runs[report.runs["run_id"].isin(searches)].to_dict("records"))
+
+
+def test_importance_per_family_from_the_runs_stored_studies(rich):
+    studies, missing = _studies(rich, "beans")
+    assert studies and missing == []
+    results = {r.group: r for r in importance_by_family(studies)}
     assert list(results) == ["custom_cnn", "transfer", "all"]
     assert results["custom_cnn"].trials == 4 and results["transfer"].trials == 3 and results["all"].trials == 7
     for result in results.values():
         assert result.note is None and sum(result.importances.values()) == pytest.approx(1.0)
     assert {"depth", "width"} <= set(results["custom_cnn"].importances)
     assert "unfrozen_layers" in results["transfer"].importances and "backbone" in results["transfer"].importances
-    assert "family" in results["all"].importances and "depth" not in results["all"].importances
-
-    completed = beans[beans["status"] == "completed"]
-    distributions = infer_distributions(completed, ["learning_rate", "optimizer", "batch_size", "depth"])
-    assert distributions["learning_rate"].log and distributions["batch_size"].low == 16
-    assert distributions["optimizer"].choices == ("adam", "adamw")
-    cnn = completed[completed["family"] == "custom_cnn"]
-    study = build_study(cnn, infer_distributions(cnn, ["learning_rate", "depth"]))
-    assert sorted(t.value for t in study.trials) == [0.70, 0.72, 0.75, 0.78]
+    assert "backbone" in results["all"].importances and "depth" not in results["all"].importances
+    # The space's own distributions, not guessed from values: batch size and width are categorical, the learning
+    # rate is on a log scale, the depth an integer.
+    cnn = family_trials(studies)["custom_cnn"]
+    assert sorted(t.value for t in cnn) == [0.70, 0.72, 0.75, 0.78]
+    distributions = cnn[0].distributions
+    assert isinstance(distributions["batch_size"], optuna.distributions.CategoricalDistribution)
+    assert isinstance(distributions["width"], optuna.distributions.CategoricalDistribution)
+    assert distributions["learning_rate"].log and isinstance(distributions["depth"], optuna.distributions.IntDistribution)
 
 
 def test_importance_needs_enough_completed_trials(rich):
-    digits = tables.searched(rich.trials[rich.trials["dataset"] == "digits"])
-    cnn = {r.group: r for r in importance_by_family(digits)}["custom_cnn"]
+    cnn = {r.group: r for r in importance_by_family(_studies(rich, "digits")[0])}["custom_cnn"]
     assert cnn.importances == {} and cnn.note == f"not enough trials: 2 completed, at least {MIN_TRIALS} needed"
-    values, note = param_importances(digits.head(0))
+    values, note = param_importances([])
     assert values == {} and note.startswith("not enough trials")
+
+
+def test_a_run_without_a_stored_study_gets_a_report_without_its_importance(fake_results, tmp_path, capsys):
+    fake_results.run(
+        "old", "beans",
+        [{"trial_id": f"t{i}", "backbone": "custom_cnn", "val_accuracy": 0.5 + i / 20} for i in range(4)],
+        study=False,
+    )  # fmt: skip
+    out, markdown, page = _build(fake_results, tmp_path, capsys)
+    assert "1 run (old) recorded no Optuna study" in markdown and "left out of the importance" in page
+    assert "fANOVA importance" not in markdown
 
 
 def test_published_comparison_without_published_figures_still_shows_reproduced_and_searched(rich):

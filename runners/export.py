@@ -1,0 +1,524 @@
+"""Export a trained model for deployment, check each exported file against the Keras model, and measure its cost.
+
+After the search (``runners.outcome``), the best model of the run, and each family's finalist, is exported next
+to ``model.keras`` in ``results/models/<run>/``:
+
+- ``savedmodel``: a TensorFlow SavedModel (``model.export``), whose ``serve`` function takes raw pixels;
+- ``tflite``: TensorFlow Lite in float32, float16 and dynamic-range int8 (``TFLiteConverter.from_saved_model``),
+  run with the LiteRT interpreter (``ai_edge_litert``);
+- ``onnx``: ONNX by ``tf2onnx``, run with ``onnxruntime``.
+
+Every exported file is evaluated on the test split through the same pipeline (``make_dataset(training=False)``)
+and the same metrics (``classification_metrics``) as the Keras model; the accuracy difference is stored, and the
+float32 formats (SavedModel, float32 TFLite, ONNX) must stay within :data:`PARITY_PP` percentage points. float16
+and int8 show their measured change. Each file's size and single-image CPU latency (median and 90th percentile
+after a warm-up, with one thread and with all threads) are measured; latency is shown, never judged.
+
+An export that fails (a converter or runtime not installed, a conversion error) is a warning line naming the
+format and the reason, never a failed run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.errors import UserError
+
+__all__ = ["EXPORT_CHOICES", "FORMATS", "PARITY_PP", "ExportTarget", "default_export", "export_lines",
+           "export_model", "export_run", "measure_flops", "parse_export", "training_only_layers"]
+
+#: What ``--export`` accepts (comma-separated), and the files each choice writes.
+EXPORT_CHOICES = ("savedmodel", "tflite", "onnx")
+FORMATS = {
+    "savedmodel": ("savedmodel",),
+    "tflite": ("tflite_float32", "tflite_float16", "tflite_int8"),
+    "onnx": ("onnx",),
+}
+#: Formats that compute in float32 like the Keras model: their test accuracy must match it within PARITY_PP.
+PARITY_FORMATS = ("savedmodel", "tflite_float32", "onnx")
+PARITY_PP = 0.1
+#: Single-image latency: calls timed after the warm-up calls.
+LATENCY_RUNS = 50
+LATENCY_WARMUP = 5
+EVAL_BATCH = 256
+INSTALL_HINT = "pip install 'transfer-search[export]'"
+
+_SUFFIX = {"savedmodel": "_savedmodel", "tflite_float32": "_float32.tflite", "tflite_float16": "_float16.tflite",
+           "tflite_int8": "_int8.tflite", "onnx": ".onnx"}
+
+
+# --------------------------------------------------------------------------- the --export flag
+
+def default_export(budget: str) -> str:
+    """No exports on the smoke budget (it is for trying things out); SavedModel and TFLite otherwise."""
+    return "none" if budget == "smoke" else "savedmodel,tflite"
+
+
+def parse_export(value: str | None, budget: str) -> str:
+    """``--export`` checked and normalised: ``none``, or the chosen formats in a fixed order, comma-separated."""
+    if value is None:
+        return default_export(budget)
+    words = [w.strip().lower() for w in value.split(",")]
+    choices = "none, savedmodel, tflite, onnx or all (or a comma-separated list, e.g. savedmodel,tflite)"
+    if not value.strip() or any(not w for w in words):
+        raise UserError(f"--export {value!r} is empty or has an empty item; choose {choices}")
+    unknown = [w for w in words if w not in (*EXPORT_CHOICES, "all", "none")]
+    if unknown:
+        raise UserError(f"--export {value!r}: unknown format {unknown[0]!r}; choose {choices}")
+    if len(words) > 1 and ("none" in words or "all" in words):
+        raise UserError(f"--export {value!r}: 'none' and 'all' stand alone; choose {choices}")
+    if words == ["none"]:
+        return "none"
+    if words == ["all"]:
+        return ",".join(EXPORT_CHOICES)
+    return ",".join(c for c in EXPORT_CHOICES if c in words)
+
+
+def formats_of(export: str) -> list[str]:
+    """The files an ``--export`` value asks for, e.g. ``savedmodel,tflite`` -> savedmodel and three TFLite files."""
+    if not export or export == "none":
+        return []
+    return [fmt for choice in export.split(",") for fmt in FORMATS[choice]]
+
+
+# --------------------------------------------------------------------------- what is exported
+
+@dataclasses.dataclass(frozen=True)
+class ExportTarget:
+    """One model to export: the run's best, or a family's finalist (its search trial's best checkpoint)."""
+
+    trial_id: str
+    role: str  # best | finalist
+    model: Any  # a keras.Model
+    keras_test: dict[str, Any]  # the Keras model's test metrics: the reference for parity
+    stem: Path  # files are STEM + suffix: results/models/<run>/model, .../finalist-<trial>
+
+
+def training_only_layers(model) -> list[str]:
+    """Names of the augmentation layers inside ``model`` (there should be none: augmentation lives in the tf.data
+    pipeline, so the exported graph is inference only)."""
+    import keras
+
+    found = []
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        kind = type(layer).__name__
+        if kind.startswith("Random") or kind in ("SaltAndPepper", "RandomAffine") or \
+                type(layer).__module__.startswith("benchmarks.augmentation"):
+            found.append(f"{layer.name} ({kind})")
+        if isinstance(layer, keras.Model) or hasattr(layer, "layers"):
+            stack.extend(getattr(layer, "layers", []) or [])
+    return sorted(found)
+
+
+def random_ops(saved_model_dir: str | os.PathLike) -> list[str]:
+    """Random-number ops in the SavedModel's serving graph (augmentation would bring them; inference has none)."""
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
+    graph_def = serve.graph.as_graph_def()
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    return sorted({n.op for n in nodes if "Random" in n.op})
+
+
+def measure_flops(model, image_size: int) -> int | None:
+    """Floating-point operations of one image through ``model`` (multiply and add counted apart), by TensorFlow's
+    profiler on the frozen inference graph; None where the profiler cannot count it."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    try:
+        function = tf.function(lambda x: model(x, training=False))
+        concrete = function.get_concrete_function(tf.TensorSpec([1, image_size, image_size, 3], tf.float32))
+        frozen = convert_variables_to_constants_v2(concrete)
+        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+        options["output"] = "none"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            previous = tf.get_logger().level
+            tf.get_logger().setLevel("ERROR")
+            try:
+                info = tf.compat.v1.profiler.profile(graph=frozen.graph, run_meta=tf.compat.v1.RunMetadata(),
+                                                     cmd="op", options=options)
+            finally:
+                tf.get_logger().setLevel(previous)
+        return int(info.total_float_ops) or None
+    except Exception:  # noqa: BLE001  (a count we cannot get is left out, never an error)
+        return None
+
+
+# --------------------------------------------------------------------------- converters
+
+class ExportUnavailable(RuntimeError):
+    """A converter or runtime that is not installed."""
+
+
+def _require(module: str, package: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ExportUnavailable(f"{package} is not installed ({INSTALL_HINT})") from None
+
+
+def _write_savedmodel(model, path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+    model.export(str(path), format="tf_saved_model", verbose=False)
+
+
+def _write_tflite(saved_model: Path, path: Path, kind: str) -> None:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    if kind in ("float16", "int8"):
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # alone: dynamic-range int8 weights
+    if kind == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    path.write_bytes(converter.convert())
+
+
+def _write_onnx(saved_model: Path, path: Path, image_size: int) -> None:
+    import tensorflow as tf
+
+    tf2onnx = _require("tf2onnx", "tf2onnx")
+    _require("onnx", "onnx")
+    loaded = tf.saved_model.load(str(saved_model))  # held: its variables live as long as it does
+    spec = (tf.TensorSpec((None, image_size, image_size, 3), tf.float32, name="pixels"),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tf2onnx.convert.from_function(loaded.serve, input_signature=spec, output_path=str(path))
+
+
+# --------------------------------------------------------------------------- runtimes: a batch -> probabilities
+
+def _all_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _SavedModelRunner:
+    def __init__(self, path: Path):
+        import tensorflow as tf
+
+        self._tf = tf
+        self._loaded = tf.saved_model.load(str(path))  # held: its variables live as long as it does
+        self._serve = self._loaded.serve
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(self._serve(self._tf.constant(images, dtype=self._tf.float32)))
+
+
+class _LiteRTRunner:
+    def __init__(self, path: Path, threads: int):
+        interpreter = _require("ai_edge_litert.interpreter", "ai-edge-litert")
+        self._interpreter = interpreter.Interpreter(model_path=str(path), num_threads=threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._shape = None
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        if self._shape != images.shape:
+            self._interpreter.resize_tensor_input(self._input, list(images.shape))
+            self._interpreter.allocate_tensors()
+            self._shape = images.shape
+        self._interpreter.set_tensor(self._input, images)
+        self._interpreter.invoke()
+        return np.array(self._interpreter.get_tensor(self._output))
+
+
+class _OnnxRunner:
+    def __init__(self, path: Path, threads: int):
+        ort = _require("onnxruntime", "onnxruntime")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: np.asarray(images, dtype=np.float32)})[0]
+
+
+def make_runner(fmt: str, path: Path, threads: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """A callable from a batch of raw pixels (N, H, W, 3) float32 to class probabilities, for one exported file."""
+    threads = threads or _all_threads()
+    if fmt == "savedmodel":
+        return _SavedModelRunner(path)
+    if fmt.startswith("tflite"):
+        return _LiteRTRunner(path, threads)
+    if fmt == "onnx":
+        return _OnnxRunner(path, threads)
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+def evaluate_file(fmt: str, path: Path, data, image_size: int) -> dict[str, Any]:
+    """Test-split metrics of an exported file: the pipeline and metrics ``runners.evaluate.evaluate_model`` uses."""
+    from benchmarks.metrics import classification_metrics
+    from benchmarks.pipeline import make_dataset
+
+    run = make_runner(fmt, path)
+    probabilities, labels = [], []
+    for images, batch_labels in make_dataset(data.test, image_size=image_size, batch_size=EVAL_BATCH, training=False):
+        probabilities.append(run(images.numpy()))
+        labels.append(batch_labels.numpy())
+    return classification_metrics(np.concatenate(labels), np.concatenate(probabilities), data.class_names)
+
+
+# --------------------------------------------------------------------------- latency
+
+def _percentiles(seconds: Sequence[float]) -> tuple[float, float]:
+    ms = np.asarray(seconds) * 1000.0
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 90))
+
+
+def time_calls(call: Callable[[], Any], runs: int = LATENCY_RUNS, warmup: int = LATENCY_WARMUP) -> tuple[float, float]:
+    """Median and 90th percentile, in milliseconds, of ``runs`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        call()
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return _percentiles(seconds)
+
+
+# TensorFlow fixes its thread pools when its runtime starts, so the SavedModel is timed in a fresh process per setting.
+_SAVEDMODEL_TIMER = r"""
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import tensorflow as tf
+path, threads, size, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+tf.config.threading.set_intra_op_parallelism_threads(threads)
+tf.config.threading.set_inter_op_parallelism_threads(threads)
+loaded = tf.saved_model.load(path)
+serve = loaded.serve
+image = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, size, size, 3)).astype("float32"))
+for _ in range(warmup):
+    serve(image).numpy()
+seconds = []
+for _ in range(runs):
+    start = time.perf_counter()
+    serve(image).numpy()
+    seconds.append(time.perf_counter() - start)
+print("SECONDS " + json.dumps(seconds))
+"""
+
+
+def _savedmodel_latency(path: Path, threads: int, image_size: int, runs: int, warmup: int) -> tuple[float, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", _SAVEDMODEL_TIMER, str(path), str(threads), str(image_size), str(runs), str(warmup)],
+        capture_output=True, text=True, timeout=900,
+    )
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("SECONDS ")), None)
+    if done.returncode != 0 or line is None:
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise RuntimeError(f"timing process failed: {last[:200]}")
+    return _percentiles(json.loads(line[len("SECONDS "):]))
+
+
+def measure_latency(fmt: str, path: Path, image_size: int, threads: int, runs: int = LATENCY_RUNS,
+                    warmup: int = LATENCY_WARMUP) -> tuple[float, float]:
+    """Single-image CPU latency of an exported file with ``threads`` threads: (p50, p90) in milliseconds."""
+    if fmt == "savedmodel":
+        return _savedmodel_latency(path, threads, image_size, runs, warmup)
+    run = make_runner(fmt, path, threads)
+    image = np.random.default_rng(0).uniform(0, 255, (1, image_size, image_size, 3)).astype(np.float32)
+    return time_calls(lambda: run(image), runs, warmup)
+
+
+# --------------------------------------------------------------------------- one model, every format
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def _reason(error: BaseException) -> str:
+    text = (str(error).strip().splitlines() or [""])[0].strip()
+    if isinstance(error, ExportUnavailable):
+        return text
+    return f"{type(error).__name__}: {text}"[:300] if text else type(error).__name__
+
+
+def export_model(target: ExportTarget, formats: Iterable[str], data, image_size: int, *,
+                 runs: int = LATENCY_RUNS, warmup: int = LATENCY_WARMUP,
+                 say: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Export ``target`` in ``formats``, evaluate and time each file; one entry per format (with ``error`` where it
+    failed, after a warning line through ``say``)."""
+    formats = list(formats)
+    if not formats:
+        return []
+    stem = target.stem
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    keras_accuracy = float(target.keras_test["accuracy"])
+    base = {"trial_id": target.trial_id, "role": target.role, "image_size": image_size,
+            "params": int(target.model.count_params()), "flops": measure_flops(target.model, image_size),
+            "keras_test_accuracy": keras_accuracy, "keras_test_f1_macro": target.keras_test.get("f1_macro")}
+    layers = training_only_layers(target.model)
+    if layers:
+        say(f"warning: model of trial {target.trial_id} holds training-only layers, exported with them: {', '.join(layers)}")
+    entries: list[dict[str, Any]] = []
+    saved_model = Path(f"{stem}{_SUFFIX['savedmodel']}")
+    temporary = None
+    try:
+        saved_error = None
+        if "savedmodel" not in formats:  # every converter starts from a SavedModel: a scratch one
+            temporary = Path(tempfile.mkdtemp(prefix="export-"))
+            saved_model = temporary / "savedmodel"
+        try:
+            _write_savedmodel(target.model, saved_model)
+            ops = random_ops(saved_model)
+            if ops:
+                say(f"warning: the SavedModel of trial {target.trial_id} holds random ops: {', '.join(ops)}")
+        except Exception as error:  # noqa: BLE001
+            saved_error = error
+        for fmt in formats:
+            entry = {**base, "format": fmt, "path": None, "bytes": None, "error": None}
+            try:
+                if saved_error is not None:
+                    raise saved_error
+                path = saved_model if fmt == "savedmodel" else Path(f"{stem}{_SUFFIX[fmt]}")
+                if fmt.startswith("tflite"):
+                    _write_tflite(saved_model, path, fmt.split("_", 1)[1])
+                elif fmt == "onnx":
+                    _write_onnx(saved_model, path, image_size)
+                entry.update(path=str(path), bytes=_size(path))
+                test = evaluate_file(fmt, path, data, image_size)
+                diff = (test["accuracy"] - keras_accuracy) * 100.0
+                entry.update(test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"], accuracy_diff_pp=diff,
+                             parity_required=fmt in PARITY_FORMATS,
+                             parity_ok=(abs(diff) <= PARITY_PP + 1e-9) if fmt in PARITY_FORMATS else None)
+                if entry["parity_ok"] is False:
+                    say(f"warning: export {fmt} of trial {target.trial_id} misses parity: test accuracy "
+                        f"{test['accuracy']:.4f} vs {keras_accuracy:.4f} for the Keras model ({diff:+.2f} pp)")
+                all_threads = _all_threads()
+                entry["threads_all"] = all_threads
+                for label, threads in (("1t", 1), ("all", all_threads)):
+                    p50, p90 = measure_latency(fmt, path, image_size, threads, runs, warmup)
+                    entry[f"latency_p50_ms_{label}"], entry[f"latency_p90_ms_{label}"] = p50, p90
+            except Exception as error:  # noqa: BLE001  (an export never fails the run)
+                entry["error"] = _reason(error)
+                say(f"warning: export {fmt} of trial {target.trial_id} failed: {entry['error']}")
+            entries.append(entry)
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+    return entries
+
+
+# --------------------------------------------------------------------------- a run: the best model and the finalists
+
+def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, store, run,
+               finalists: dict[str, Any] | None, out_dir: Path) -> list[dict[str, Any]]:
+    """Export the run's best model and each finalist's (their search trial's best checkpoint) as ``options.export``
+    says; store one ``exports`` row per file and return the entries for ``summary.json``."""
+    from runners.evaluate import evaluate_model, load_checkpoint_model
+
+    formats = formats_of(getattr(options, "export", "none"))
+    if not formats:
+        return []
+    best_id = best.metrics["trial_id"]
+    print(f"exporting the best model ({', '.join(formats)}) ...", flush=True)
+    targets = [ExportTarget(best_id, "best", best_model, best_test, out_dir / "model")]
+    by_id = {r.metrics["trial_id"]: r for r in ok}
+    for finalist in (finalists or {}).get("finalists", []):
+        trial_id = finalist.get("repeat_of")
+        if not trial_id or trial_id == best_id or trial_id not in by_id or any(t.trial_id == trial_id for t in targets):
+            continue
+        try:
+            model = load_checkpoint_model(by_id[trial_id].get_best_checkpoint("val_accuracy", "max"))
+            test = evaluate_model(model, data, options.image_size)
+            stem = out_dir / f"finalist-{trial_id}"
+            model.save(f"{stem}.keras")
+            targets.append(ExportTarget(trial_id, "finalist", model, test, stem))
+        except Exception as error:  # noqa: BLE001
+            print(f"warning: export of finalist trial {trial_id} failed: {_reason(error)}", flush=True)
+    entries = []
+    for target in targets:
+        if target.role == "finalist":
+            print(f"exporting finalist trial {target.trial_id} ({finalist_label(finalists, target.trial_id)}) ...",
+                  flush=True)
+        entries.extend(export_model(target, formats, data, options.image_size,
+                                    say=lambda line: print(line, flush=True)))
+    for entry in entries:
+        store.record_export({**entry, "run_id": run.run_id, "run_name": run.run_name})
+    return entries
+
+
+def finalist_label(finalists: dict[str, Any] | None, trial_id: str) -> str:
+    for entry in (finalists or {}).get("finalists", []):
+        if entry.get("repeat_of") == trial_id:
+            return str(entry.get("label", trial_id))
+    return trial_id
+
+
+def add_to_summary(out_dir: Path, exports: list[dict[str, Any]]) -> None:
+    """Add the ``exports`` list to the ``summary.json`` that ``save_best`` wrote."""
+    path = out_dir / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["exports"] = exports
+    path.write_text(json.dumps(summary, indent=2, default=str))
+
+
+# --------------------------------------------------------------------------- the closing summary
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _ms(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "?"
+    return f"{value:.3g}"
+
+
+def export_lines(exports: list[dict[str, Any]] | None) -> list[str]:
+    """One line per exported file: format, size, latency, test accuracy, parity; a failed export says why."""
+    lines = []
+    for e in exports or []:
+        who = "" if e.get("role") == "best" else f" (finalist {e['trial_id']})"
+        if e.get("error"):
+            lines.append(f"export {e['format']}{who}: failed: {e['error']}")
+            continue
+        flops = f", {e['flops'] / 1e6:.3g} MFLOPs/image" if e.get("flops") else ""
+        latency = (f"latency p50/p90 {_ms(e.get('latency_p50_ms_1t'))}/{_ms(e.get('latency_p90_ms_1t'))} ms "
+                   f"(1 thread), {_ms(e.get('latency_p50_ms_all'))}/{_ms(e.get('latency_p90_ms_all'))} ms "
+                   f"({e.get('threads_all', '?')} threads)")
+        diff = e.get("accuracy_diff_pp")
+        if e.get("parity_ok") is None:
+            parity = f"{diff:+.2f} pp vs Keras (measured)"
+        else:
+            parity = f"{diff:+.2f} pp vs Keras: parity {'ok' if e['parity_ok'] else 'FAILED'} (within {PARITY_PP} pp)"
+        lines.append(f"export {e['format']}{who}: {_bytes(e.get('bytes'))}{flops}, {latency}, "
+                     f"test accuracy {e['test_accuracy']:.4f}, macro F1 {e['test_f1_macro']:.4f}, {parity}")
+    return lines
