@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any
 
+import sqlalchemy as sa
 from ray.tune import Callback
 
 from benchmarks.models import family
@@ -135,16 +136,42 @@ class TrialRecorder(Callback):
         self.run = run
         self.started_at: dict[str, Any] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
+        # Rows the database refused (locked for too long, gone, corrupt): kept in Ray's saved state and written by
+        # a later event, at the experiment's end, or by --resume once the database is back. Never a trial error.
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.database_error: str | None = None
 
     def get_state(self) -> dict[str, Any]:
-        return {"started_at": dict(self.started_at), "histories": {k: list(v) for k, v in self.histories.items()}}
+        return {"started_at": dict(self.started_at), "histories": {k: list(v) for k, v in self.histories.items()},
+                "pending": dict(self.pending)}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.started_at.update(state.get("started_at", {}))
         self.histories.update(state.get("histories", {}))
+        self.pending.update(state.get("pending", {}))
+
+    def flush(self) -> None:
+        """Write the rows the database refused before; report a failure once, in one line."""
+        for trial_id, row in list(self.pending.items()):
+            try:
+                self.store.record_trial(row)
+            except sa.exc.SQLAlchemyError as error:
+                if self.database_error is None:
+                    first = str(getattr(error, "orig", None) or error).splitlines()[0][:200]
+                    print(f"warning: the results database refused a trial's row ({first}); the search goes on and "
+                          "keeps the rows in Ray's state", file=sys.stderr, flush=True)
+                self.database_error = str(error).splitlines()[0][:200]
+                return
+            del self.pending[trial_id]
+        self.database_error = None
+
+    def on_experiment_end(self, trials, **info):
+        self.flush()
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self.started_at.setdefault(trial.trial_id, now())
+        if self.pending:
+            self.flush()
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if TRIAL_ERROR in result:
@@ -196,4 +223,5 @@ class TrialRecorder(Callback):
             "started_at": self.started_at.get(trial.trial_id),
             "finished_at": now(),
         }
-        self.store.record_trial(row)
+        self.pending[trial.trial_id] = row
+        self.flush()

@@ -74,9 +74,10 @@ def repeat_configs(finalists: Iterable[Candidate], seeds: Iterable[int]) -> list
 
 
 def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: RunRecord, max_concurrent: int,
-                data, restore: bool, search_started: float | None = None) -> dict[str, Any]:
+                data, restore: bool, check_recorded, search_started: float | None = None) -> dict[str, Any]:
     """Train and test every repeat; return the comparison (``compare_families(...).to_json()``) and its cost.
 
+    ``check_recorded(grid)`` raises if the database lost a row (or an interruption left repeats unfinished);
     ``search_started`` (``time.time()``) keeps the progress lines' clock running on from the search's.
     """
     from ray.tune.search import ConcurrencyLimiter
@@ -105,6 +106,7 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
                        TrialRecorder(store, run)],
         )
     wall = time.monotonic() - started
+    check_recorded(grid)
     _test_repeats(grid, data, store, run, options.image_size)
     rows = store.trials(run_id=run.run_id)
     comparison = compare_families(rows[rows["role"] == "repeat"].to_dict("records"))

@@ -22,7 +22,7 @@ from benchmarks.errors import UserError
 from runners.budgets import Budget
 
 __all__ = ["MAX_IMAGE_SIZE", "SavedRun", "SearchOptions", "check_image_size", "check_name", "default_name",
-           "options_from_args", "recipe_setting", "resume_from_args"]
+           "options_from_args", "recipe_setting", "resume_command", "resume_from_args"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,3 +246,15 @@ def recipe_setting(value: int | None, budget: Budget) -> int | None:
     """A reference recipe's own image size, epochs or patience: used on the full budget only, so that
     smoke and small runs stay bounded by their budget (see search_spaces/_reference.py)."""
     return value if budget.name == "full" else None
+
+
+def resume_command(options: SearchOptions) -> str:
+    """The shortest command that continues this run."""
+    words = ["python", "-m", "runners.search", "--resume", options.name]
+    if options.storage_path != str(options.results / "ray"):
+        words += ["--storage-path", options.storage_path]
+    elif options.results != Path("results").absolute():
+        words += ["--results", str(options.results)]
+    if options.address:
+        words += ["--address", options.address]
+    return shlex.join(words)

@@ -12,26 +12,34 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
 import sys
 import time
 import uuid
 import warnings
-from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import UserError
 from runners.budgets import BUDGETS
+from runners.consistency import (
+    Interrupted,
+    check_complete,
+    check_recorded,
+    forget_unknown_trials,
+    mark_ended,
+)
 from runners.finalists import FINALIST_MODES
 from runners.gpu import PRECISIONS
-from runners.options import SavedRun, SearchOptions, options_from_args, recipe_setting, resume_from_args
+from runners.options import (
+    SavedRun,
+    SearchOptions,
+    options_from_args,
+    recipe_setting,
+    resume_command,
+    resume_from_args,
+)
 from runners.tuning import SAMPLERS, SCHEDULERS
 
 log = logging.getLogger("runners.search")
-
-
-class Interrupted(Exception):
-    """The search stopped before every trial ended (Ctrl-C); ``--resume`` continues it."""
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -144,7 +152,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     from runners.outcome import finish
     from runners.resume import claim_experiment, experiment_exists, experiment_path, write_options
     from runners.run import RunRecord
-    from runners.store import ResultsStore, now
+    from runners.store import ResultsStore
     from runners.study import open_storage
     from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
     from search_spaces import get_space
@@ -218,17 +226,18 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
         started = time.time()  # the progress lines' clock, from the search's first trial to the last repeat
         grid = _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started,
                        restore=resume is not None, callbacks=callbacks)
-        _check_complete(grid, options.num_samples)
+        check_complete(grid, options.num_samples)
+        check_recorded(grid, store, run.run_id, options)
         if resume is not None:
-            _forget_unknown_trials(grid, store, run.run_id, repeats=False)
+            forget_unknown_trials(grid, store, run.run_id, repeats=False)
         finalists = _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data,
                                       restore=resume is not None, started=started) if options.repeats else None
         summary = finish(options, grid, data, store, run, finalists)
     except (Interrupted, KeyboardInterrupt):
-        store.update_run(run.run_id, status="interrupted", finished_at=now())
+        mark_ended(store, run.run_id, "interrupted")
         raise
     except BaseException:
-        store.update_run(run.run_id, status="failed", finished_at=now())
+        mark_ended(store, run.run_id, "failed")
         raise
     return summary
 
@@ -264,23 +273,6 @@ def _print_resume_state(store, options: SearchOptions, run_id: str) -> None:
     print(f"resume: {recorded} of {options.num_samples} trials already recorded{learned}", flush=True)
 
 
-def _check_complete(grid, expected: int) -> None:
-    """Ray Tune returns normally after a first Ctrl-C, with trials unfinished: that is an interruption."""
-    ended = grid.num_terminated + grid.num_errors
-    if len(grid) < expected or ended < len(grid):
-        raise Interrupted(f"{ended} of {expected} trials ended")
-
-
-def _forget_unknown_trials(grid, store, run_id: str, *, repeats: bool) -> None:
-    analysis = getattr(grid, "_experiment_analysis", None)
-    if analysis is None:
-        return
-    gone = store.forget_trials(run_id, {trial.trial_id for trial in analysis.trials}, repeats=repeats)
-    if gone:
-        print(f"dropped the rows of {len(gone)} trial(s) the interrupted driver started after its last saved state "
-              f"({', '.join(gone)}): the resumed search ran those slots again", flush=True)
-
-
 def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started: float,
             restore: bool = False, callbacks: list | None = None):
     """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
@@ -314,8 +306,14 @@ def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data
     finalists = pick_finalists(candidates, pretrained=run.pretrained, mode=options.finalists)
     if not finalists:
         return None
+    def check(repeats_grid) -> None:
+        check_complete(repeats_grid, len(finalists) * options.repeats)
+        check_recorded(repeats_grid, store, run.run_id, options)
+        if restore:
+            forget_unknown_trials(repeats_grid, store, run.run_id, repeats=True)
+
     return run_repeats(options, finalists, trainable=trainable, store=store, run=run, max_concurrent=max_concurrent,
-                       data=data, restore=restore, search_started=started)
+                       data=data, restore=restore, check_recorded=check, search_started=started)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,18 +361,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: interrupted{how}", file=sys.stderr)
         return 130
     return 0
-
-
-def resume_command(options: SearchOptions) -> str:
-    """The shortest command that continues this run."""
-    words = ["python", "-m", "runners.search", "--resume", options.name]
-    if options.storage_path != str(options.results / "ray"):
-        words += ["--storage-path", options.storage_path]
-    elif options.results != Path("results").absolute():
-        words += ["--results", str(options.results)]
-    if options.address:
-        words += ["--address", options.address]
-    return shlex.join(words)
 
 
 if __name__ == "__main__":

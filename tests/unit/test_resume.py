@@ -190,3 +190,34 @@ def test_experiment_path_joins_local_and_uri_storage():
     assert experiment_path("/data/ray/", "run") == "/data/ray/run"
     assert experiment_path("s3://bucket/ray", "run") == "s3://bucket/ray/run"
     assert Path(experiment_path("/a", "b")).name == "b"
+
+
+def test_a_database_that_fails_mid_run_is_said_once_and_its_rows_are_kept_for_later(tmp_path, capsys, monkeypatch):
+    import pickle
+
+    import sqlalchemy as sa
+
+    from runners.callbacks import TrialRecorder
+
+    store = ResultsStore(f"sqlite:///{tmp_path}/db.sqlite")
+    recorder = TrialRecorder(store, RUN)
+    real = ResultsStore.record_trial
+
+    def locked(self, row):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ResultsStore, "record_trial", locked)
+    for trial_id in ("t1", "t2"):
+        recorder.on_trial_result(0, [], _trial(trial_id, {}), {"epoch": 1, "val_accuracy": 0.6})
+        recorder.on_trial_complete(0, [], _trial(trial_id, {"epoch": 1, "done": True, "final": True}))  # no raise
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert warnings == ["warning: the results database refused a trial's row (database is locked); the search goes "
+                        "on and keeps the rows in Ray's state"]
+    assert set(recorder.pending) == {"t1", "t2"} and store.trials().empty
+    # The database is back: a new driver's recorder (restored from Ray's state) writes them once, at the end.
+    monkeypatch.setattr(ResultsStore, "record_trial", real)
+    restored = pickle.loads(pickle.dumps(recorder))
+    restored.set_state(pickle.loads(pickle.dumps(recorder.get_state())))
+    restored.on_experiment_end([])
+    rows = store.trials()
+    assert sorted(rows.trial_id) == ["t1", "t2"] and restored.pending == {} and set(rows.status) == {"completed"}
