@@ -1,0 +1,120 @@
+"""PostgreSQL for real: two searches at once write one database on a real server, one is killed and resumed.
+
+A throwaway server (``tests/pg_server.py``) runs on 127.0.0.1 in a temporary folder. The totals must be exact
+afterwards: one row per trial, none lost, none doubled, both runs ``finished``; the report is built from it.
+Skipped, with the reason, only where PostgreSQL is not installed; ``.ci/run`` installs it and sets
+``TRANSFER_SEARCH_REQUIRE_POSTGRES=1``, which turns that skip into a failure. Marked ``e2e``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli
+from pg_server import PostgresServer, find_binaries
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+TINY = ["--weights", "none", "--budget", "smoke", "--space", "custom_cnn", "--num-samples", "2", "--epochs", "1",
+        "--image-size", "24", "--repeats", "0", "--max-concurrent", "1"]
+SAMPLES = 2
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    bindir = find_binaries()
+    if bindir is None:
+        reason = ("PostgreSQL is not installed (no initdb, pg_ctl and postgres on PATH or in /usr/lib/postgresql/*/bin; "
+                  "apt-get install postgresql)")
+        if os.environ.get("TRANSFER_SEARCH_REQUIRE_POSTGRES"):
+            pytest.fail(f"{reason}, and TRANSFER_SEARCH_REQUIRE_POSTGRES is set")
+        pytest.skip(reason)
+    with PostgresServer(bindir) as server:
+        yield server
+
+
+@pytest.fixture
+def ray_tmps():
+    """Each driver's own RAY_TMPDIR (its own local Ray), stopped and removed afterwards."""
+    folders = [short_ray_tmpdir() for _ in range(2)]
+    yield [{"RAY_TMPDIR": str(folder)} for folder in folders]
+    for folder in folders:
+        kill_processes_mentioning(str(folder))  # a killed driver's local Ray, should its reaper not have ended it
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def query(engine: sa.Engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params=params)
+
+
+def recorded(engine: sa.Engine, name: str) -> int:
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("select count(*) from trials where run_name = :name"), {"name": name}).scalar()
+    except sa.exc.ProgrammingError:  # the tables do not exist yet
+        return 0
+
+
+def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a_report(tmp_path, postgres, ray_tmps):
+    url = postgres.create_database("results")
+    engine = sa.create_engine(url)
+    killed, steady = "pg-killed", "pg-steady"
+    results = {killed: tmp_path / "killed", steady: tmp_path / "steady"}
+    env = dict(zip((killed, steady), ray_tmps))
+    drivers = {name: start_cli("runners.search", *TINY, "--name", name, "--results", str(results[name]), "--db", url,
+                               cwd=tmp_path, env=env[name], log=tmp_path / f"{name}.log")
+               for name in (killed, steady)}
+    try:
+        # Kill one driver once it has recorded a trial and before it records the other.
+        deadline = time.monotonic() + 400
+        while recorded(engine, killed) < 1:
+            assert drivers[killed].poll() is None, (tmp_path / f"{killed}.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "timed out waiting for the first trial's row"
+            time.sleep(0.2)
+        drivers[killed].send_signal(signal.SIGKILL)
+        drivers[killed].wait(timeout=30)
+        before = query(engine, "select trial_id, val_accuracy from trials where run_name = :name", name=killed)
+        runs = query(engine, "select run_name, status from runs order by run_name")
+        assert 1 <= len(before) < SAMPLES, before
+        # Both searches were writing at once: the other one's run was there, under way or finished, at the kill.
+        assert dict(zip(runs.run_name, runs.status))[killed] == "running" and steady in set(runs.run_name), runs
+
+        resumed = run_cli("runners.search", "--resume", killed, "--results", str(results[killed]), "--db", url,
+                          cwd=tmp_path, timeout=600, env=env[killed])
+        assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+        assert f"resume: {len(before)} of {SAMPLES} trials already recorded" in resumed.stdout
+        assert drivers[steady].wait(timeout=600) == 0, (tmp_path / f"{steady}.log").read_text()[-3000:]
+    finally:
+        for driver in drivers.values():
+            if driver.poll() is None:
+                driver.kill()
+                driver.wait(timeout=30)
+
+    trials = query(engine, "select * from trials")
+    assert len(trials) == 2 * SAMPLES and not trials.duplicated(["run_id", "trial_id"]).any()  # none doubled
+    for name in (killed, steady):
+        rows = trials[trials.run_name == name]
+        assert len(rows) == SAMPLES and rows.trial_id.is_unique, rows  # none lost
+        assert set(rows.status) == {"completed"} and (rows.epochs == 1).all() and rows.is_best.sum() == 1
+        assert rows.val_accuracy.notna().all() and rows.run_id.nunique() == 1
+    kept = trials[trials.run_name == killed].set_index("trial_id").loc[before.trial_id]
+    assert list(kept.val_accuracy) == list(before.val_accuracy)  # the trial finished before the kill, as it was
+    runs = query(engine, "select run_id, run_name, status, trials_total from runs order by run_name")
+    assert list(runs.run_name) == [killed, steady] and list(runs.status) == ["finished", "finished"]
+    assert list(runs.trials_total) == [SAMPLES, SAMPLES]
+    assert set(runs.run_id) == set(trials.run_id)
+    engine.dispose()
+
+    report = tmp_path / "report"
+    built = run_cli("reports.build", "--db", url, "--out", str(report), cwd=tmp_path, timeout=300)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    leaderboard = (report / "leaderboard.md").read_text()
+    assert (report / "index.html").is_file()
+    assert all(trial_id in leaderboard for trial_id in trials.trial_id), leaderboard[:3000]
