@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 from benchmarks.models import family
-from runners.store import HYPERPARAMETERS, ResultsStore, runs_table
+from runners.store import HYPERPARAMETERS, ResultsStore, display_url, runs_table
 
 __all__ = [
     "HYPERPARAMETER_COLUMNS",
@@ -51,14 +51,6 @@ class ReportData:
     trials: pd.DataFrame
     runs: pd.DataFrame
     datasets: list[str]
-
-
-def display_url(url: str) -> str:
-    """The database URL with any password hidden."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
 
 
 def _loads(text: Any) -> Any:

@@ -184,7 +184,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         steps_per_execution=args.steps_per_execution,
         max_failures=args.max_failures,
         verbose=args.verbose,
-        command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
+        command=current_command(),
         # A reference recipe tests every one of its fixed trials instead.
         repeats=0 if space.is_reference else (args.repeats if args.repeats is not None else budget.repeats),
         finalists=args.finalists,
@@ -223,7 +223,7 @@ def resume_from_args(args: argparse.Namespace) -> SavedRun:
     options = SearchOptions.from_json(saved["options"])
     options = dataclasses.replace(
         options, address=args.address or options.address, verbose=args.verbose,
-        command=shlex.join(["python", "-m", "runners.search", *sys.argv[1:]]),
+        command=current_command(),
     )
     return SavedRun(options, saved["run_id"], int(saved["max_concurrent"]), address_given=bool(args.address))
 
@@ -248,13 +248,25 @@ def recipe_setting(value: int | None, budget: Budget) -> int | None:
     return value if budget.name == "full" else None
 
 
+def current_command() -> str:
+    """This process's command line as the run records it, with any password in a database URL hidden."""
+    from runners.store import display_url
+
+    words = [display_url(w) if "://" in w else w for w in sys.argv[1:]]
+    return shlex.join(["python", "-m", "runners.search", *words])
+
+
 def resume_command(options: SearchOptions) -> str:
-    """The shortest command that continues this run."""
+    """The shortest command that continues this run (a database URL is shown without its password)."""
+    from runners.store import default_db_url, display_url
+
     words = ["python", "-m", "runners.search", "--resume", options.name]
     if options.storage_path != str(options.results / "ray"):
         words += ["--storage-path", options.storage_path]
     elif options.results != Path("results").absolute():
         words += ["--results", str(options.results)]
+    if options.db != default_db_url(options.results):
+        words += ["--db", display_url(options.db)]
     if options.address:
         words += ["--address", options.address]
     return shlex.join(words)

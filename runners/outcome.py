@@ -154,6 +154,7 @@ def _published_lines(summary: dict[str, Any]) -> list[str]:
 
 def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
     from runners.export import export_lines
+    from runners.store import display_url
 
     test = summary["test"]
     lines = [
@@ -172,7 +173,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
         *([] if summary.get("reference_trials") else summary_lines(summary.get("finalists"))),
         f"model: {model_path} (summary.json beside it)",
         *export_lines(summary.get("exports")),
-        f"results: {options.db} (run_name = '{summary['run_name']}')",
+        f"results: {display_url(options.db)} (run_name = '{summary['run_name']}')",
         f"report: {report_command(options)}",
     ]
     print("\n".join(lines), flush=True)
@@ -180,11 +181,11 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
 
 def report_command(options) -> str:
     """The command that builds the report of this run's results database."""
-    from runners.store import default_db_url
+    from runners.store import default_db_url, display_url
 
     words = ["python", "-m", "reports.build"]
     if options.db != default_db_url(options.results):
-        words += ["--db", options.db]
+        words += ["--db", display_url(options.db)]
     elif options.results != Path("results").absolute():
         words += ["--results", str(options.results)]
     return shlex.join(words)

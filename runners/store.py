@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 
-__all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "exports_table", "runs_table",
+__all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
            "trials_table"]
 
 # One column each in `trials`; other hyperparameters live in the `config` JSON.
@@ -143,6 +143,14 @@ exports_table = sa.Table(
 )
 
 
+def display_url(url: str) -> str:
+    """A database URL as it may be printed or stored: any password in it replaced by ``***``."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: nothing in it to hide that we could find
+        return url
+
+
 def default_db_url(results_dir: str | os.PathLike = "results") -> str:
     return f"sqlite:///{os.path.abspath(os.path.join(results_dir, 'leaderboard.db'))}"
 
@@ -182,7 +190,7 @@ class ResultsStore:
                     pass
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError, OSError) as error:
             first = (str(error).splitlines() or [type(error).__name__])[0][:200]
-            raise UserError(f"cannot open results database {url!r} ({first}); check the --db URL") from None
+            raise UserError(f"cannot open results database {display_url(url)!r} ({first}); check the --db URL") from None
 
     def check_writable(self) -> None:
         """Write a row and take it back, so that a read-only database fails before any trial, not after."""
@@ -194,7 +202,7 @@ class ResultsStore:
                 transaction.rollback()
         except sa.exc.SQLAlchemyError as error:
             first = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0][:200]
-            raise UserError(f"cannot write to results database {self.url!r} ({first}); "
+            raise UserError(f"cannot write to results database {display_url(self.url)!r} ({first}); "
                             "make it writable or pass another --db") from None
 
     def _create_tables(self) -> None:

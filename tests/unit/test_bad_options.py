@@ -72,3 +72,18 @@ def _exit_code(argv: list[str]) -> int:
     except SystemExit as exit_:
         return int(exit_.code)
 
+
+
+def test_a_password_in_the_database_url_is_never_printed_or_stored(tmp_path):
+    from runners.options import SearchOptions, resume_command
+    from runners.store import display_url
+
+    url = "postgresql+psycopg://searcher:s3cret@dbhost:5432/results"
+    assert display_url(url) == "postgresql+psycopg://searcher:***@dbhost:5432/results"
+    options = SearchOptions(
+        dataset="digits", space="default", budget="smoke", num_samples=1, epochs=1, image_size=32, sampler="tpe",
+        scheduler="fifo", weights=None, seed=0, address=None, max_concurrent=None, cpus_per_trial=1.0,
+        gpus_per_trial=0.0, results=tmp_path, db=url, name="n", data_dir=None, val_fraction=0.15, test_fraction=0.15,
+        storage_path=str(tmp_path / "ray"))
+    command = resume_command(options)
+    assert "s3cret" not in command and "--db 'postgresql+psycopg://searcher:***@dbhost:5432/results'" in command
