@@ -14,6 +14,7 @@ from benchmarks.comparison import METRICS as COMPARED_METRICS
 from benchmarks.comparison import FinalistScores
 from benchmarks.models import CUSTOM_CNN, FAMILIES, family, family_label
 from benchmarks.stats import Interval
+from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
 from reports import plots, tables
 from reports.data import HYPERPARAMETER_COLUMNS, ReportData
 from reports.document import Document, Figure, Note, Paragraph, Section, Table
@@ -83,17 +84,13 @@ class Report:
     datasets: int = 0
 
 
-_HYPERPARAMETER_LABELS = {
-    "learning_rate": ("LR", "lr"),
-    "batch_size": ("Batch", "int"),
-    "optimizer": ("Optimizer", "text"),
-    "dropout": ("Dropout", "float"),
-    "dense_units": ("Dense", "int"),
-    "augmentation": ("Augment.", "text"),
-    "unfrozen_layers": ("Unfrozen", "int"),
-    "depth": ("Depth", "int"),
-    "width": ("Width", "int"),
-}
+def _hyperparameter_column(name: str) -> Column:
+    """A hyperparameter's column as the vocabulary declares it: its label, and formatting by type and scale."""
+    spec = VOCABULARY.get(name)
+    if spec is None:
+        return Column(name, name, "text")
+    kind = "lr" if spec.log else {int: "int", float: "float"}.get(spec.type, "text")
+    return Column(name, spec.label, kind)
 
 
 def slugify(name: str, limit: int = 40) -> str:
@@ -442,8 +439,7 @@ def _trial_columns(frame: pd.DataFrame, *, with_run: bool, leading: Sequence[Col
     ]
     for name in HYPERPARAMETER_COLUMNS:
         if name in frame and frame[name].notna().any():
-            label, kind = _HYPERPARAMETER_LABELS.get(name, (name, "text"))
-            columns.append(Column(name, label, kind))
+            columns.append(_hyperparameter_column(name))
     return columns
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter
 
+from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
 from benchmarks.models import FAMILIES, family_label
 from reports import tables
 from reports.data import HYPERPARAMETER_COLUMNS
@@ -218,11 +219,13 @@ def hyperparameter_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathL
     for ax, name in zip(axes.flat, names, strict=False):
         subset = data[data[name].notna()]
         numeric = pd.api.types.is_numeric_dtype(subset[name])
-        continuous = name in ("learning_rate", "dropout") or (numeric and subset[name].nunique() > 8)
+        spec = VOCABULARY.get(name)
+        log = spec is not None and spec.log and bool((subset[name] > 0).all())
+        continuous = (spec is not None and spec.type is float) or (numeric and subset[name].nunique() > 8)
         if continuous:
             sns.scatterplot(data=subset, x=name, y="val_accuracy", hue="family_label", hue_order=hue_order,
                             palette=palette, s=40, alpha=0.75, legend=False, ax=ax)  # fmt: skip
-            if name == "learning_rate" and (subset[name] > 0).all():
+            if log:
                 ax.set_xscale("log")
         else:
             values = subset[name]
@@ -238,7 +241,7 @@ def hyperparameter_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathL
                           alpha=0.75, legend=False, ax=ax)  # fmt: skip
             if sum(len(label) for label in order) > 28:
                 ax.tick_params(axis="x", labelrotation=25)
-        ax.set_xlabel(name + (" (log scale)" if name == "learning_rate" else ""))
+        ax.set_xlabel(name + (" (log scale)" if log and continuous else ""))
         ax.set_ylabel("validation accuracy")
         ax.yaxis.set_major_formatter(_PERCENT)
     for ax in list(axes.flat)[len(names) :]:

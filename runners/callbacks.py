@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from ray.tune import Callback
 
+from benchmarks.hyperparameters import describe
 from benchmarks.models import family
 from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord, trial_role
 from runners.store import HYPERPARAMETERS, ResultsStore, now
@@ -49,13 +50,9 @@ def error_message(trial) -> str:
 
 
 def describe_config(config: dict[str, Any]) -> str:
+    """``custom_cnn lr=1.0e-03 bs=32 ...``: the backbone (and a recipe's variant), then the hyperparameters set."""
     parts = [str(config.get("backbone"))] + ([f"({config['variant']})"] if config.get("variant") else [])
-    for key, fmt in (("learning_rate", "lr={:.1e}"), ("batch_size", "bs={}"), ("dropout", "dropout={:.2f}"),
-                     ("unfrozen_layers", "unfrozen={}"), ("depth", "depth={}"), ("width", "width={}"),
-                     ("augmentation", "aug={}")):
-        if config.get(key) is not None:
-            parts.append(fmt.format(config[key]))
-    return " ".join(parts)
+    return " ".join([*parts, describe(config)]).strip()
 
 
 def _column_value(value: Any) -> Any:

@@ -17,22 +17,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.errors import UserError
+from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
 
 __all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
            "trials_table"]
 
-# One column each in `trials`; other hyperparameters live in the `config` JSON.
-HYPERPARAMETERS: dict[str, type[sa.types.TypeEngine]] = {
-    "learning_rate": sa.Float,
-    "batch_size": sa.Integer,
-    "optimizer": sa.String,
-    "dropout": sa.Float,
-    "dense_units": sa.Integer,
-    "augmentation": sa.String,
-    "unfrozen_layers": sa.Integer,
-    "depth": sa.Integer,
-    "width": sa.Integer,
-}
+# One column each in `trials` for every hyperparameter of the vocabulary (benchmarks.hyperparameters); others
+# (a reference recipe's head, say) live in the `config` JSON.
+_SQL_TYPES: dict[type, type[sa.types.TypeEngine]] = {float: sa.Float, int: sa.Integer, str: sa.String}
+HYPERPARAMETERS: dict[str, type[sa.types.TypeEngine]] = {name: _SQL_TYPES[h.type] for name, h in VOCABULARY.items()}
 
 metadata = sa.MetaData()
 

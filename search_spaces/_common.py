@@ -8,13 +8,15 @@ from typing import Any
 import optuna
 
 from benchmarks.augmentation import POLICIES
+from benchmarks.hyperparameters import HYPERPARAMETERS as H
 from benchmarks.models import CUSTOM_CNN
 
 
-# A plain, known-reasonable recipe, tried once per backbone before the sampler takes over.
+# A plain, known-reasonable recipe, tried once per backbone before the sampler takes over: the vocabulary's
+# defaults, with some dropout and flips.
 STARTING_RECIPE: dict[str, Any] = {
-    "learning_rate": 1e-3, "batch_size": 32, "optimizer": "adam", "augmentation": "flip",
-    "dense_units": 256, "dropout": 0.2, "depth": 3, "width": 32,
+    **{name: h.default for name, h in H.items() if name != "unfrozen_layers"},
+    "dropout": 0.2, "augmentation": "flip",
 }  # fmt: skip
 
 
@@ -26,22 +28,22 @@ def one_per_backbone(backbones: Sequence[str]) -> tuple[dict[str, Any], ...]:
 
 
 def suggest_training(trial: optuna.Trial) -> None:
-    trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
-    trial.suggest_categorical("batch_size", [16, 32, 64])
-    trial.suggest_categorical("optimizer", ["adam", "adamw"])
-    trial.suggest_categorical("augmentation", list(POLICIES))
+    H["learning_rate"].suggest(trial, 1e-4, 1e-2)
+    H["batch_size"].suggest(trial, [16, 32, 64])
+    H["optimizer"].suggest(trial, ["adam", "adamw"])
+    H["augmentation"].suggest(trial, list(POLICIES))
 
 
 def suggest_head(trial: optuna.Trial) -> None:
-    trial.suggest_categorical("dense_units", [128, 256, 512])
-    trial.suggest_float("dropout", 0.0, 0.5)
+    H["dense_units"].suggest(trial, [128, 256, 512])
+    H["dropout"].suggest(trial, 0.0, 0.5)
 
 
 def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> str:
     backbone = trial.suggest_categorical("backbone", list(backbones))
     if backbone == CUSTOM_CNN:
-        trial.suggest_int("depth", 2, 4)
-        trial.suggest_categorical("width", [16, 32, 64])
+        H["depth"].suggest(trial, 2, 4)
+        H["width"].suggest(trial, [16, 32, 64])
     elif pretrained:  # without pretrained weights the whole backbone trains: nothing to unfreeze
-        trial.suggest_int("unfrozen_layers", 0, 40, step=10)
+        H["unfrozen_layers"].suggest(trial, 0, 40, step=10)
     return backbone
