@@ -442,6 +442,7 @@ def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, s
     if not formats:
         return []
     best_id = best.metrics["trial_id"]
+    out_dir.mkdir(parents=True, exist_ok=True)
     print(f"exporting the best model ({', '.join(formats)}) ...", flush=True)
     targets = [ExportTarget(best_id, "best", best_model, best_test, out_dir / "model")]
     by_id = {r.metrics["trial_id"]: r for r in ok}
