@@ -11,6 +11,7 @@ A space of your own is any importable module with a ``SPACE`` attribute:
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from benchmarks.errors import UserError
 from search_spaces._reference import PUBLISHED_METRICS, reproduced_figures, train_accuracy_at_best
@@ -29,21 +30,13 @@ __all__ = [
     "train_accuracy_at_best",
 ]
 
-# The bundled spaces: modules under search_spaces/ (the searches, then the reference recipes).
-_MODULES = (
-    "default",
-    "custom_cnn",
-    "transfer",
-    "reference_flowers102",
-    "reference_cifar10",
-    "reference_hymenoptera",
-    "reference_fruits360",
-    "reference_custom_cnn20",
-)
-
-
 def list_spaces() -> list[str]:
-    return list(_MODULES)
+    """The bundled spaces: every public module of this package (searches first, then the ``reference_*`` recipes).
+
+    Adding a space, or a reference recipe, is adding its module here; nothing else lists it.
+    """
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != REFERENCE]
+    return sorted(names, key=lambda name: (name.startswith(f"{REFERENCE}_"), name != "default", name))
 
 
 def resolve_space_name(name: str, dataset: str) -> str:
@@ -55,14 +48,14 @@ def get_space(name: str) -> SearchSpace:
     """A bundled space by name, or any importable module whose ``SPACE`` is a :class:`SearchSpace`."""
     if name == REFERENCE:
         raise UserError("--space reference picks the recipe of the dataset; resolve it with resolve_space_name()")
-    if name in _MODULES:
+    if name in list_spaces():
         return importlib.import_module(f"search_spaces.{name}").SPACE
     try:
         space = importlib.import_module(name).SPACE
     except (ImportError, AttributeError) as error:
         if "." not in name:
             raise UserError(
-                f"unknown search space {name!r}; choose from {', '.join((*_MODULES, REFERENCE))} "
+                f"unknown search space {name!r}; choose from {', '.join((*list_spaces(), REFERENCE))} "
                 "or give an importable module defining SPACE"
             ) from None
         raise UserError(f"cannot load search space {name!r} ({error}); it must be an importable module defining SPACE") from None

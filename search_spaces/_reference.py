@@ -67,8 +67,14 @@ def fixed_space(
     epochs: int | None = None,
     patience: int | None = None,
     split: tuple[float, float] | None = None,
+    datasets: tuple[str, ...] = (),
+    folder_names: tuple[str, ...] = (),
 ) -> SearchSpace:
-    """A space that returns its variants' constants, one trial each (trial ``n`` gets variant ``n``)."""
+    """A space that returns its variants' constants, one trial each (trial ``n`` gets variant ``n``).
+
+    ``datasets`` (tfds names, named downloads) and ``folder_names`` (parts of a folder's or zip's name; ``"*"``
+    for any other folder) make it the recipe ``--space reference`` picks for them.
+    """
     variants = [dict(v) for v in variants]
     return SearchSpace(
         name=name,
@@ -81,6 +87,8 @@ def fixed_space(
         epochs=epochs,
         patience=patience,
         split=split,
+        datasets=tuple(datasets),
+        folder_names=tuple(folder_names),
     )
 
 

@@ -20,7 +20,8 @@ class SearchSpace:
     before any trial starts. A fixed space (a reference recipe) runs ``num_samples`` trials
     and records its ``published`` figures; its own ``image_size``, ``epochs`` and ``patience``
     apply on the full budget only, and ``split`` (validation, test fractions) to folder datasets
-    unless the command line sets them (see :mod:`search_spaces._reference`).
+    unless the command line sets them (see :mod:`search_spaces._reference`); ``datasets`` and ``folder_names``
+    say which datasets it is the recipe of.
     ``starting_points`` are (partial) configurations tried first, before the sampler takes over.
     """
 
@@ -35,6 +36,9 @@ class SearchSpace:
     patience: int | None = None
     split: tuple[float, float] | None = None
     starting_points: tuple[dict[str, Any], ...] = ()
+    # A reference recipe says which datasets it is the recipe of (see search_spaces.reference.recipe_for):
+    datasets: tuple[str, ...] = ()  # tensorflow-datasets names or named downloads
+    folder_names: tuple[str, ...] = ()  # parts of a folder's or zip's name ("*": any other folder)
 
     @property
     def is_reference(self) -> bool:

@@ -1,4 +1,8 @@
-"""The default space: custom CNN against the three transfer backbones."""
+"""The default space: the custom CNN against every registered backbone.
+
+The backbones come from the registry (``benchmarks.models.register_backbone``) when the space is asked for, so a
+backbone registered there is searched here with no other change.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,32 @@ from typing import Any
 
 import optuna
 
+from benchmarks.models import CUSTOM_CNN, get_backbone, list_backbones
 from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
 from search_spaces._space import SearchSpace
 
-BACKBONES = ("custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
+
+def backbones() -> tuple[str, ...]:
+    return (CUSTOM_CNN, *list_backbones())
 
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
-    suggest_model(trial, BACKBONES, pretrained)
+    suggest_model(trial, backbones(), pretrained)
     suggest_head(trial)
     suggest_training(trial)
     return None
 
 
-SPACE = SearchSpace(
-    name="default",
-    description="backbone (custom CNN, MobileNetV2, EfficientNetB0, ResNet50), dropout, learning rate, "
-    "batch size, optimizer, unfrozen layers or CNN depth/width, augmentation",
-    suggest=suggest,
-    backbones=BACKBONES,
-    starting_points=one_per_backbone(BACKBONES),
-)
+def __getattr__(name: str) -> SearchSpace:
+    """``SPACE``, built from the registry as it is now."""
+    if name != "SPACE":
+        raise AttributeError(name)
+    names = ", ".join(["custom CNN", *(get_backbone(b).application for b in list_backbones())])
+    return SearchSpace(
+        name="default",
+        description=f"backbone ({names}), dropout, learning rate, batch size, optimizer, unfrozen layers or "
+        "CNN depth/width, augmentation",
+        suggest=suggest,
+        backbones=backbones(),
+        starting_points=one_per_backbone(backbones()),
+    )

@@ -31,4 +31,5 @@ SPACE = fixed_space(
         }
     ],
     published={"note": "published as competitive, without a figure"},
+    datasets=("cifar10",),
 )

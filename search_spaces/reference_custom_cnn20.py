@@ -33,4 +33,5 @@ SPACE = fixed_space(
     ],
     published={"test_accuracy": 0.60, "note": "published as about 60% accuracy"},
     split=(0.1, 0.2),
+    folder_names=("*",),
 )

@@ -32,4 +32,5 @@ SPACE = fixed_space(
     published={"test_accuracy": 0.9463, "val_accuracy": 0.9442, "precision": 0.95, "recall": 0.94, "f1": 0.94},
     image_size=224,
     epochs=30,
+    datasets=("oxford_flowers102",),
 )

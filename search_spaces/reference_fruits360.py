@@ -38,4 +38,6 @@ SPACE = fixed_space(
                "note": "figures as published for the modified head"},
     image_size=100,
     epochs=50,
+    datasets=("fruits360",),
+    folder_names=("fruit",),
 )

@@ -32,4 +32,6 @@ SPACE = fixed_space(
     epochs=20,
     patience=3,
     split=(0.1, 0.1),
+    datasets=("hymenoptera",),
+    folder_names=("hymenoptera",),
 )

@@ -1,4 +1,7 @@
-"""Transfer learning alone: the three pretrained backbones and how many layers to fine-tune."""
+"""Transfer learning alone: every registered backbone and how many layers to fine-tune.
+
+The backbones come from the registry (``benchmarks.models.register_backbone``) when the space is asked for.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +9,27 @@ from typing import Any
 
 import optuna
 
+from benchmarks.models import get_backbone, list_backbones
 from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
 from search_spaces._space import SearchSpace
 
-BACKBONES = ("mobilenet_v2", "efficientnet_b0", "resnet50")
-
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
-    suggest_model(trial, BACKBONES, pretrained)
+    suggest_model(trial, tuple(list_backbones()), pretrained)
     suggest_head(trial)
     suggest_training(trial)
     return None
 
 
-SPACE = SearchSpace(
-    name="transfer",
-    description="MobileNetV2, EfficientNetB0, ResNet50: unfrozen layers, dropout, learning rate, batch size, optimizer, augmentation",
-    suggest=suggest,
-    backbones=BACKBONES,
-    starting_points=one_per_backbone(BACKBONES),
-)
+def __getattr__(name: str) -> SearchSpace:
+    """``SPACE``, built from the registry as it is now."""
+    if name != "SPACE":
+        raise AttributeError(name)
+    names = ", ".join(get_backbone(b).application for b in list_backbones())
+    return SearchSpace(
+        name="transfer",
+        description=f"{names}: unfrozen layers, dropout, learning rate, batch size, optimizer, augmentation",
+        suggest=suggest,
+        backbones=tuple(list_backbones()),
+        starting_points=one_per_backbone(tuple(list_backbones())),
+    )

@@ -44,7 +44,8 @@ def get_backbone(name: str) -> Backbone:
 
 
 def list_backbones() -> list[str]:
-    return sorted(_BACKBONES)
+    """The registered backbones, in the order they were registered (the order spaces try them in)."""
+    return list(_BACKBONES)
 
 
 register_backbone("mobilenet_v2", "MobileNetV2", "tf")
