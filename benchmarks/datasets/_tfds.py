@@ -31,6 +31,9 @@ PROTOCOLS: dict[str, Protocol] = {
     "oxford_flowers102": Protocol(train="test", validation="validation", test="train"),
 }
 
+# How a tfds name is written, for the errors about names that are not.
+_NAME_FORM = "dataset[/config][:x.y.z], e.g. cifar10, cifar10:3.0.2 or oxford_flowers102"
+
 
 def _protocol(name: str, available: set[str]) -> Protocol:
     base = name.split(":")[0].split("/")[0]
@@ -57,21 +60,72 @@ def _read_split(builder, split: str, image_key: str, label_key: str) -> Split:
     return Split(np.array(items, dtype=object), np.concatenate(labels).astype(np.int64), "bytes")
 
 
+def _parsed(name: str):
+    """tfds's reading of ``name``: its dataset name and builder arguments; a malformed name is a one-line error."""
+    from tensorflow_datasets.core import naming
+
+    try:
+        dataset, kwargs = naming.parse_builder_name_kwargs(name)
+    except ValueError:
+        raise UserError(f"{name!r} is not a tensorflow-datasets name: write {_NAME_FORM}") from None
+    if dataset.namespace and dataset.namespace in _known_names():  # "cifar10:abc" reads as a community dataset
+        raise UserError(f"{name!r} has a version that is not x.y.z: write {_NAME_FORM}")
+    return dataset, kwargs
+
+
+def _known_names() -> list[str]:
+    """The datasets tensorflow-datasets itself defines (community lists would need the network)."""
+    import tensorflow_datasets as tfds
+
+    return tfds.list_builders(with_community_datasets=False)
+
+
+def _unbuildable(name: str, dataset: str, kwargs: dict) -> str:
+    """Why tfds could not make a builder for ``name``: an unknown config, version or option, and the fix."""
+    import tensorflow_datasets as tfds
+
+    cls = tfds.builder_cls(dataset)
+    configs = [c.name for c in cls.BUILDER_CONFIGS or ()]
+    versions = [str(v) for v in (cls.VERSION, *cls.SUPPORTED_VERSIONS)]
+    if "config" in kwargs and kwargs["config"] not in configs:
+        fix = f"its configs are {', '.join(configs)}: write {dataset}/{configs[0]}" if configs else f"it has none: write {dataset}"
+        return f"tfds dataset {dataset!r} has no config {kwargs['config']!r}; {fix}"
+    if "version" in kwargs:
+        return (
+            f"tfds dataset {dataset!r} has no version {kwargs['version']}; it has {', '.join(versions)}: "
+            f"write {dataset} for the latest or {dataset}:{versions[0]}"
+        )
+    options = sorted(set(kwargs) - {"config", "version"})
+    return f"tfds dataset {dataset!r} does not take the option(s) {', '.join(options)} given in {name!r}: write {_NAME_FORM}"
+
+
+def _builder(name: str, data_dir: str | None):
+    """tfds's builder for ``name``; a malformed name or an unknown dataset, config or version is a one-line error."""
+    import tensorflow_datasets as tfds
+
+    dataset, kwargs = _parsed(name)
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        close = difflib.get_close_matches(name.lower(), _known_names(), n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise UserError(
+            f"unknown dataset {name!r}: not a folder, a .zip, a built-in name (digits, hymenoptera, fruits360) "
+            f"or a tensorflow-datasets name; {hint}see `python -m runners.search --list-datasets`"
+        ) from None
+    except (AssertionError, ValueError, TypeError):  # tfds's way of saying so for configs, versions and options
+        if dataset.namespace:
+            raise
+        raise UserError(_unbuildable(name, dataset.name, kwargs)) from None
+
+
 def load_tfds(
     name: str, *, data_dir: str | None = None, validation_fraction: float = 0.1, seed: int = 0
 ) -> PreparedDataset:
     """Prepare (download on first use) and read a tfds image-classification dataset."""
     import tensorflow_datasets as tfds
 
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        close = difflib.get_close_matches(name, tfds.list_builders(), n=3)
-        hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise UserError(
-            f"unknown dataset {name!r}: not a folder, a .zip, a built-in name (digits, hymenoptera, fruits360) "
-            f"or a tensorflow-datasets name; {hint}see `python -m runners.search --list-datasets`"
-        ) from None
+    builder = _builder(name, data_dir)
 
     features = builder.info.features
     keys = builder.info.supervised_keys or ("image", "label")
