@@ -15,11 +15,11 @@ import logging
 import sys
 import time
 import uuid
-import warnings
 from typing import Any
 
 from benchmarks.errors import UserError
 from runners.budgets import BUDGETS
+from runners.cli import Formatter, OneLineParser, quiet
 from runners.consistency import (
     Interrupted,
     check_complete,
@@ -42,22 +42,6 @@ from runners.tuning import SAMPLERS, SCHEDULERS
 log = logging.getLogger("runners.search")
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line on stderr (and exit 2), not usage plus error."""
-
-    def error(self, message: str):
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show a default only where there is one and the help does not already say it."""
-
-    def _get_help_string(self, action):
-        if action.default in (None, False) or "default" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from benchmarks.datasets import DEFAULT_DATASET
 
@@ -65,11 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"{b.name}: {b.num_samples} trials x {b.epochs} epochs at {b.image_size}px, {b.repeats} repeats of each finalist, "
         f"{b.description}" for b in BUDGETS.values()
     )
-    p = _OneLineParser(
+    p = OneLineParser(
         prog="python -m runners.search",
         description="Hyperparameter search over custom-CNN and transfer-learning image classifiers "
         "(Ray Tune + Optuna), then a held-out test of the best trial.",
-        formatter_class=_Formatter,
+        formatter_class=Formatter,
     )
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=DEFAULT_DATASET,
@@ -320,12 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     from runners.tuning import stop_on_sigterm_like_ctrl_c
 
     args = build_parser().parse_args(argv)
-    if not args.verbose:
-        from runners._quiet import import_tensorflow_quietly
-
-        import_tensorflow_quietly()  # before the list commands too: they import Keras through the spaces
-        warnings.filterwarnings("ignore")
-        logging.getLogger("absl").setLevel(logging.ERROR)
+    quiet(args.verbose)  # before the list commands too: they import Keras through the spaces
     if args.list_datasets:
         from benchmarks.datasets import list_datasets
 
@@ -343,7 +322,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{REFERENCE:{width}s} {DESCRIPTION}")
         return 0
     stop_on_sigterm_like_ctrl_c()
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     options = None
     try:
         if args.resume:

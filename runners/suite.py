@@ -17,24 +17,27 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import shlex
 import socket
 import sys
-import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
 from benchmarks.errors import UserError
 from runners.budgets import BUDGETS
+from runners.cli import OneLineParser, quiet
 
-DATASETS = ("oxford_flowers102", "cifar10", "hymenoptera", "fruits360")
+
+def recipe_datasets() -> list[str]:
+    """The named datasets that have a reference recipe, as the recipe modules declare them."""
+    from search_spaces.reference import recipes
+
+    return [name for recipe in recipes() for name in recipe.datasets]
+
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from runners.search import _OneLineParser
-
-    p = _OneLineParser(
+    p = OneLineParser(
         prog="python -m runners.suite",
         allow_abbrev=False,  # else --dataset, a runners.search flag, would be taken for --datasets
         description="Reference recipe and a search on every available dataset, then the report. "
@@ -44,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="imagenet", help="backbone weights: imagenet, none or a path (default: imagenet)")
     p.add_argument("--data-dir", help="tensorflow-datasets data_dir")
     p.add_argument("--results", default="results", help="results folder (default: results)")
-    p.add_argument("--datasets", nargs="*", default=list(DATASETS), metavar="NAME",
-                   help=f"named datasets to run (default: {' '.join(DATASETS)}); none with an empty list")
+    p.add_argument("--datasets", nargs="*", metavar="NAME",
+                   help="named datasets to run (default: every dataset with a reference recipe: "
+                   f"{' '.join(recipe_datasets())}); none with an empty list")
     p.add_argument("--folders", nargs="*", default=[], metavar="PATH", help="image folders or zips to run as well")
     p.add_argument("--space", default="default", help="space of the search after each reference run (default: default)")
     p.add_argument("--num-samples", type=int, help="trials of each search (default: the budget's; recipes run their own)")
@@ -124,7 +128,8 @@ def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
     if args.data_dir:
         common += ["--data-dir", args.data_dir]
     ran, skipped = [], []
-    for spec in [*args.datasets, *args.folders]:
+    named = recipe_datasets() if args.datasets is None else args.datasets
+    for spec in [*named, *args.folders]:
         reason = unavailable(spec, args.data_dir)
         if reason:
             print(f"skip {spec}: {reason}", flush=True)
@@ -164,11 +169,7 @@ def build_search_args(extra: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args, extra = build_parser().parse_known_args(argv)
     search_args = build_search_args(extra)
-    if not search_args.verbose:
-        warnings.filterwarnings("ignore")
-        logging.getLogger("absl").setLevel(logging.ERROR)
-    logging.basicConfig(level=logging.INFO if search_args.verbose else logging.WARNING,
-                        format="%(levelname)s: %(message)s")
+    quiet(search_args.verbose)
     try:
         return run_suite(args, extra)
     except UserError as error:
