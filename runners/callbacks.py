@@ -195,6 +195,7 @@ class TrialRecorder(Callback):
         last = (trial.last_result or {})
         row = {
             **self.run.trial_fields(),
+            "image_size": last.get("image_size") or self.run.image_size,  # the custom CNN may train smaller
             "trial_id": trial.trial_id,
             "role": trial_role(config, self.run),
             "seed": config.get(SEED_KEY, self.run.seed),

@@ -14,10 +14,14 @@ from benchmarks.metrics import classification_metrics
 from runners.trainable import CHECKPOINT_MODEL
 
 
-def evaluate_model(model, data: PreparedDataset, image_size: int, batch_size: int = 256) -> dict[str, Any]:
-    """Test-split metrics of ``model`` (labels are read from the pipeline, so skipped files stay aligned)."""
+def evaluate_model(model, data: PreparedDataset, image_size: int | None = None, batch_size: int = 256) -> dict[str, Any]:
+    """Test-split metrics of ``model`` (labels are read from the pipeline, so skipped files stay aligned).
+
+    Images are resized to ``image_size``, by default the side the model was trained at (its input's).
+    """
     from benchmarks.pipeline import make_dataset
 
+    image_size = image_size or int(model.input_shape[1])
     probabilities, labels = [], []
     for images, batch_labels in make_dataset(data.test, image_size=image_size, batch_size=batch_size, training=False):
         probabilities.append(np.asarray(model(images, training=False)))

@@ -107,7 +107,7 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
         )
     wall = time.monotonic() - started
     check_recorded(grid)
-    _test_repeats(grid, data, store, run, options.image_size)
+    _test_repeats(grid, data, store, run)
     rows = store.trials(run_id=run.run_id)
     comparison = compare_families(rows[rows["role"] == "repeat"].to_dict("records"))
     return {**comparison.to_json(), "repeats": options.repeats, "mode": options.finalists,
@@ -120,7 +120,7 @@ def _can_restore(path: str) -> bool:
     return tune.Tuner.can_restore(path)
 
 
-def _test_repeats(grid, data, store, run: RunRecord, image_size: int) -> None:
+def _test_repeats(grid, data, store, run: RunRecord) -> None:
     """Evaluate each repeat's best epoch on the test split and store its figures (a resumed run tests again)."""
     from runners.evaluate import evaluate_model, load_checkpoint_model
 
@@ -129,7 +129,7 @@ def _test_repeats(grid, data, store, run: RunRecord, image_size: int) -> None:
     print(f"testing the {len(done)} repeats on the test split ...", flush=True)
     for result in done:
         model = load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max"))
-        test = evaluate_model(model, data, image_size)
+        test = evaluate_model(model, data)
         store.update_trial(run.run_id, result.metrics["trial_id"], test_accuracy=test["accuracy"],
                            test_f1_macro=test["f1_macro"])
 

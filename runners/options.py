@@ -57,6 +57,7 @@ class SearchOptions:
     finalists: str = "per-family"
     export: str = "none"  # --export: the formats the best model is exported in (runners.export)
     optuna_storage: str = ""  # the Optuna study's RDB storage (runs saved before it existed kept it in memory)
+    native_resolution: bool = False  # the custom CNN at the images' own size when smaller (benchmarks.resolution)
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "results": str(self.results)}
@@ -190,6 +191,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         finalists=args.finalists,
         export=parse_export(getattr(args, "export", None), budget.name),
         optuna_storage=args.optuna_storage or default_optuna_url(results),
+        # --image-size sets one size for every trial, and a recipe keeps its own.
+        native_resolution=args.image_size is None and not space.is_reference,
     )
 
 

@@ -41,7 +41,7 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
     print(f"best trial {trial_id}: {best.config} (val_accuracy {best.metrics[METRIC]:.4f})", flush=True)
     print("evaluating it on the test split ...", flush=True)
     model = load_checkpoint_model(best.get_best_checkpoint("val_accuracy", "max"))
-    test = evaluate_model(model, data, options.image_size)
+    test = evaluate_model(model, data)
     store.update_trial(run_id, trial_id, is_best=True, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
     references = _test_references(ok, best, test, data, store, run, options) if run.is_reference else []
     stopped = sum(1 for r in ok if not r.metrics.get("final"))
@@ -52,7 +52,7 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
         "best_trial_id": trial_id, "best_config": best.config, "val_accuracy": best.metrics[METRIC],
         "trials_total": len(results), "trials_failed": len(failed), "trials_stopped": stopped,
         "trials_completed": len(ok) - stopped, "failures": _count_failures(failed),
-        "image_size": options.image_size, "class_names": list(data.class_names), "test": test,
+        "image_size": int(model.input_shape[1]), "class_names": list(data.class_names), "test": test,
         "finalists": finalists,
     }
     if run.is_reference:
@@ -118,7 +118,7 @@ def _test_references(ok, best, best_test, data, store, run, options) -> list[dic
             test = best_test
         else:
             test = evaluate_model(load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max")),
-                                  data, options.image_size)
+                                  data)
             store.update_trial(run.run_id, trial_id, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
         history = result.metrics_dataframe.to_dict("records") if result.metrics_dataframe is not None else []
         figures = reproduced_figures(test, result.metrics[METRIC], train_accuracy_at_best(history))
@@ -162,7 +162,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
         f"== {summary['run_name']} ==",
         f"best configuration ({summary['best_trial_id']}): "
         + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(summary["best_config"].items())),
-        f"validation accuracy {summary['val_accuracy']:.4f}",
+        f"validation accuracy {summary['val_accuracy']:.4f} (trained at {summary['image_size']}px)",
         f"test ({test['examples']} images): accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f}, "
         f"macro precision {test['precision_macro']:.4f}, macro recall {test['recall_macro']:.4f}, weighted F1 {test['f1_weighted']:.4f}"
         + (f", top-5 accuracy {test['top5_accuracy']:.4f}" if "top5_accuracy" in test else ""),

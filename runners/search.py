@@ -131,6 +131,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     """
     from benchmarks.datasets import load_dataset
     from benchmarks.models import check_weights
+    from benchmarks.resolution import trial_image_size
     from benchmarks.training import TrainSettings
     from runners.budgets import get_budget
     from runners.outcome import finish
@@ -164,6 +165,10 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
         test_fraction=options.test_fraction, max_examples=budget.max_examples, seed=options.seed,
     )
     print(f"data: {data.describe()}", flush=True)
+    native = trial_image_size({"backbone": "custom_cnn"}, budget_size=options.image_size, native=data.native_size)
+    if options.native_resolution and native != options.image_size and "custom_cnn" in space.backbones:
+        print(f"image size: the custom CNN trains at {native}px (the images are {data.native_size}px), "
+              f"backbones at {options.image_size}px; --image-size sets one size for all", flush=True)
     check_weights(list(space.backbones), options.weights, options.image_size)
     if store is None:
         store = ResultsStore(options.db)

@@ -24,6 +24,7 @@ from runners._keras_import import import_keras_without_extras
 import_keras_without_extras()
 
 from benchmarks.datasets import PreparedDataset  # noqa: E402
+from benchmarks.resolution import trial_image_size  # noqa: E402
 from benchmarks.training import TrainSettings  # noqa: E402
 from runners.gpu import GpuSettings, apply_gpu_settings  # noqa: E402
 from runners.run import SEED_KEY  # noqa: E402
@@ -79,17 +80,20 @@ def _raised_by_ray(error: BaseException) -> bool:
 
 
 def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainSettings, cpus: float = 1.0,
-              gpu: GpuSettings | None = None) -> None:
+              gpu: GpuSettings | None = None, native: int | None = None) -> None:
     """Train ``config`` and report validation metrics with a checkpoint after every epoch.
 
     Ray runs each trial in a fresh actor process (``reuse_actors=False``), so the
     memory TensorFlow holds, on the host and on the GPU, is released when the trial ends.
+    ``native`` is the images' own size, where the custom CNN trains at it (``benchmarks.resolution``); None keeps
+    ``settings.image_size`` for every trial (``--image-size``, reference recipes).
     """
     configure_tensorflow(cpus)
     gpu = apply_gpu_settings(gpu or GpuSettings())
+    size = trial_image_size(config, budget_size=settings.image_size, native=native)
     # A finalist's repeat trains with a seed of its own (runners/finalists.py); search trials with the run's.
     settings = dataclasses.replace(settings, jit_compile=gpu.jit_compile, seed=int(config.get(SEED_KEY, settings.seed)),
-                                   eval_batch_size=max(settings.eval_batch_size, gpu.eval_batch_size))
+                                   eval_batch_size=max(settings.eval_batch_size, gpu.eval_batch_size), image_size=size)
     from ray import tune
 
     from benchmarks.training import ResumePoint, train_trial
@@ -108,7 +112,7 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
 
     def report(metrics: dict[str, Any], model) -> None:
         best["val_accuracy"] = max(best["val_accuracy"], metrics["val_accuracy"])
-        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"], **worker_facts()}
+        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"], "image_size": size, **worker_facts()}
         with tempfile.TemporaryDirectory() as directory:
             model.save(os.path.join(directory, CHECKPOINT_MODEL))
             with open(os.path.join(directory, CHECKPOINT_METRICS), "w") as f:
@@ -124,4 +128,4 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
         # error of the trial's own is final, so end it with a report that says so. NaN tells Optuna it failed.
         traceback.print_exc()
         tune.report({"val_accuracy": math.nan, "best_val_accuracy": math.nan, TRIAL_ERROR: error_summary(error),
-                     **worker_facts()})
+                     "image_size": size, **worker_facts()})

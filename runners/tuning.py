@@ -138,15 +138,18 @@ def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
 
 
 def make_trainable(options: SearchOptions, data, settings):
-    """``run_trial`` bound to the dataset and settings, with the resources each trial reserves."""
+    """``run_trial`` bound to the dataset and settings, with the resources each trial reserves (and, unless
+    ``--image-size`` fixed one, the images' own size for the custom CNN)."""
     from ray import tune
 
     from runners.gpu import gpu_settings, trial_resources
     from runners.trainable import run_trial
 
     gpu = gpu_settings(options.gpus_per_trial, options.precision)
+    native = data.native_size if options.native_resolution else None
     return tune.with_resources(
-        tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial, gpu=gpu),
+        tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial, gpu=gpu,
+                             native=native),
         trial_resources(options.cpus_per_trial, gpu),
     )
 

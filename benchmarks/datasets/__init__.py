@@ -7,6 +7,7 @@ or any tensorflow-datasets image-classification name.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from benchmarks.datasets._digits import load_digits_dataset
 from benchmarks.datasets._downloads import ARCHIVES, fetch_archive
 from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder
 from benchmarks.datasets._tfds import PROTOCOLS, load_tfds
-from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all
+from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all, native_size
 from benchmarks.errors import UserError
 
 __all__ = [
@@ -79,4 +80,4 @@ def load_dataset(
         data = load_tfds(spec, data_dir=data_dir, validation_fraction=validation_fraction, seed=seed)
     data = limit_all(data, max_examples, seed)
     data.check()
-    return data
+    return dataclasses.replace(data, native_size=native_size(data.train, seed=seed))

@@ -49,6 +49,7 @@ class PreparedDataset:
     train: Split
     validation: Split
     test: Split
+    native_size: int | None = None  # the images' own side in pixels (median longer side), where known
 
     @property
     def num_classes(self) -> int:
@@ -147,6 +148,30 @@ def _proportional_subset(labels: np.ndarray, keep: int, seed: int) -> np.ndarray
         if n
     ]
     return np.sort(np.concatenate(chosen))
+
+
+def native_size(split: Split, sample: int = 200, seed: int = 0) -> int | None:
+    """The median longer side of up to ``sample`` images of ``split``, from their headers (Pillow reads no pixels).
+
+    None where no image opens. A custom CNN trains at this size when it is below the budget's
+    (``benchmarks.training.trial_image_size``).
+    """
+    import io
+
+    from PIL import Image
+
+    if len(split) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(split), min(sample, len(split)), replace=False)
+    sides = []
+    for item in split.items[chosen]:
+        try:
+            with Image.open(item if split.kind == "files" else io.BytesIO(item)) as image:
+                sides.append(max(image.size))
+        except (OSError, ValueError):  # unreadable here: the scan or the pipeline says so
+            continue
+    return int(np.median(sides)) if sides else None
 
 
 def limit(split: Split, max_examples: int | None, seed: int, what: str = "a") -> Split:
