@@ -6,7 +6,6 @@ import logging
 import os
 
 import numpy as np
-import pytest
 from helpers import make_class_folders, write_png_header
 from PIL import Image
 
