@@ -23,19 +23,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
-import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
+from benchmarks.deploy import (
+    LATENCY_RUNS,
+    ExportUnavailable,
+    LATENCY_WARMUP,
+    all_threads,
+    evaluate_file,
+    measure_flops,
+    measure_latency,
+    random_ops,
+    training_only_layers,
+    write_onnx,
+    write_savedmodel,
+    write_tflite,
+)
 from benchmarks.errors import UserError
 
 __all__ = ["EXPORT_CHOICES", "FORMATS", "PARITY_PP", "ExportTarget", "default_export", "export_lines",
@@ -51,11 +59,6 @@ FORMATS = {
 #: Formats that compute in float32 like the Keras model: their test accuracy must match it within PARITY_PP.
 PARITY_FORMATS = ("savedmodel", "tflite_float32", "onnx")
 PARITY_PP = 0.1
-#: Single-image latency: calls timed after the warm-up calls.
-LATENCY_RUNS = 50
-LATENCY_WARMUP = 5
-EVAL_BATCH = 256
-INSTALL_HINT = "pip install 'transfer-search[export]'"
 
 _SUFFIX = {"savedmodel": "_savedmodel", "tflite_float32": "_float32.tflite", "tflite_float16": "_float16.tflite",
            "tflite_int8": "_int8.tflite", "onnx": ".onnx"}
@@ -108,249 +111,6 @@ class ExportTarget:
     stem: Path  # files are STEM + suffix: results/models/<run>/model, .../finalist-<trial>
 
 
-def training_only_layers(model) -> list[str]:
-    """Names of the augmentation layers inside ``model`` (there should be none: augmentation lives in the tf.data
-    pipeline, so the exported graph is inference only)."""
-    import keras
-
-    found = []
-    stack = list(model.layers)
-    while stack:
-        layer = stack.pop()
-        kind = type(layer).__name__
-        if kind.startswith("Random") or kind in ("SaltAndPepper", "RandomAffine") or \
-                type(layer).__module__.startswith("benchmarks.augmentation"):
-            found.append(f"{layer.name} ({kind})")
-        if isinstance(layer, keras.Model) or hasattr(layer, "layers"):
-            stack.extend(getattr(layer, "layers", []) or [])
-    return sorted(found)
-
-
-def random_ops(saved_model_dir: str | os.PathLike) -> list[str]:
-    """Random-number ops in the SavedModel's serving graph (augmentation would bring them; inference has none)."""
-    import tensorflow as tf
-
-    serve = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
-    graph_def = serve.graph.as_graph_def()
-    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
-    return sorted({n.op for n in nodes if "Random" in n.op})
-
-
-def measure_flops(model, image_size: int) -> int | None:
-    """Floating-point operations of one image through ``model`` (multiply and add counted apart), by TensorFlow's
-    profiler on the frozen inference graph; None where the profiler cannot count it."""
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    try:
-        function = tf.function(lambda x: model(x, training=False))
-        concrete = function.get_concrete_function(tf.TensorSpec([1, image_size, image_size, 3], tf.float32))
-        frozen = convert_variables_to_constants_v2(concrete)
-        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-        options["output"] = "none"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            previous = tf.get_logger().level
-            tf.get_logger().setLevel("ERROR")
-            try:
-                info = tf.compat.v1.profiler.profile(graph=frozen.graph, run_meta=tf.compat.v1.RunMetadata(),
-                                                     cmd="op", options=options)
-            finally:
-                tf.get_logger().setLevel(previous)
-        return int(info.total_float_ops) or None
-    except Exception:  # noqa: BLE001  (a count we cannot get is left out, never an error)
-        return None
-
-
-# --------------------------------------------------------------------------- converters
-
-class ExportUnavailable(RuntimeError):
-    """A converter or runtime that is not installed."""
-
-
-def _require(module: str, package: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ExportUnavailable(f"{package} is not installed ({INSTALL_HINT})") from None
-
-
-def _write_savedmodel(model, path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)
-    model.export(str(path), format="tf_saved_model", verbose=False)
-
-
-def _write_tflite(saved_model: Path, path: Path, kind: str) -> None:
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    if kind in ("float16", "int8"):
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # alone: dynamic-range int8 weights
-    if kind == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    path.write_bytes(converter.convert())
-
-
-def _write_onnx(saved_model: Path, path: Path, image_size: int) -> None:
-    import tensorflow as tf
-
-    tf2onnx = _require("tf2onnx", "tf2onnx")
-    _require("onnx", "onnx")
-    loaded = tf.saved_model.load(str(saved_model))  # held: its variables live as long as it does
-    spec = (tf.TensorSpec((None, image_size, image_size, 3), tf.float32, name="pixels"),)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tf2onnx.convert.from_function(loaded.serve, input_signature=spec, output_path=str(path))
-
-
-# --------------------------------------------------------------------------- runtimes: a batch -> probabilities
-
-def _all_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-class _SavedModelRunner:
-    def __init__(self, path: Path):
-        import tensorflow as tf
-
-        self._tf = tf
-        self._loaded = tf.saved_model.load(str(path))  # held: its variables live as long as it does
-        self._serve = self._loaded.serve
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        return np.asarray(self._serve(self._tf.constant(images, dtype=self._tf.float32)))
-
-
-class _LiteRTRunner:
-    def __init__(self, path: Path, threads: int):
-        interpreter = _require("ai_edge_litert.interpreter", "ai-edge-litert")
-        self._interpreter = interpreter.Interpreter(model_path=str(path), num_threads=threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._shape = None
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        images = np.ascontiguousarray(images, dtype=np.float32)
-        if self._shape != images.shape:
-            self._interpreter.resize_tensor_input(self._input, list(images.shape))
-            self._interpreter.allocate_tensors()
-            self._shape = images.shape
-        self._interpreter.set_tensor(self._input, images)
-        self._interpreter.invoke()
-        return np.array(self._interpreter.get_tensor(self._output))
-
-
-class _OnnxRunner:
-    def __init__(self, path: Path, threads: int):
-        ort = _require("onnxruntime", "onnxruntime")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._input: np.asarray(images, dtype=np.float32)})[0]
-
-
-def make_runner(fmt: str, path: Path, threads: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """A callable from a batch of raw pixels (N, H, W, 3) float32 to class probabilities, for one exported file."""
-    threads = threads or _all_threads()
-    if fmt == "savedmodel":
-        return _SavedModelRunner(path)
-    if fmt.startswith("tflite"):
-        return _LiteRTRunner(path, threads)
-    if fmt == "onnx":
-        return _OnnxRunner(path, threads)
-    raise ValueError(f"unknown export format {fmt!r}")
-
-
-def evaluate_file(fmt: str, path: Path, data, image_size: int) -> dict[str, Any]:
-    """Test-split metrics of an exported file: the pipeline and metrics ``runners.evaluate.evaluate_model`` uses."""
-    from benchmarks.metrics import classification_metrics
-    from benchmarks.pipeline import make_dataset
-
-    run = make_runner(fmt, path)
-    probabilities, labels = [], []
-    for images, batch_labels in make_dataset(data.test, image_size=image_size, batch_size=EVAL_BATCH, training=False):
-        probabilities.append(run(images.numpy()))
-        labels.append(batch_labels.numpy())
-    return classification_metrics(np.concatenate(labels), np.concatenate(probabilities), data.class_names)
-
-
-# --------------------------------------------------------------------------- latency
-
-def _percentiles(seconds: Sequence[float]) -> tuple[float, float]:
-    ms = np.asarray(seconds) * 1000.0
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 90))
-
-
-def time_calls(call: Callable[[], Any], runs: int = LATENCY_RUNS, warmup: int = LATENCY_WARMUP) -> tuple[float, float]:
-    """Median and 90th percentile, in milliseconds, of ``runs`` calls after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        call()
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return _percentiles(seconds)
-
-
-# TensorFlow fixes its thread pools when its runtime starts, so the SavedModel is timed in a fresh process per setting.
-_SAVEDMODEL_TIMER = r"""
-import json, os, sys, time
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import numpy as np
-import tensorflow as tf
-path, threads, size, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-tf.config.threading.set_intra_op_parallelism_threads(threads)
-tf.config.threading.set_inter_op_parallelism_threads(threads)
-loaded = tf.saved_model.load(path)
-serve = loaded.serve
-image = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, size, size, 3)).astype("float32"))
-for _ in range(warmup):
-    serve(image).numpy()
-seconds = []
-for _ in range(runs):
-    start = time.perf_counter()
-    serve(image).numpy()
-    seconds.append(time.perf_counter() - start)
-print("SECONDS " + json.dumps(seconds))
-"""
-
-
-def _savedmodel_latency(path: Path, threads: int, image_size: int, runs: int, warmup: int) -> tuple[float, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", _SAVEDMODEL_TIMER, str(path), str(threads), str(image_size), str(runs), str(warmup)],
-        capture_output=True, text=True, timeout=900,
-    )
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("SECONDS ")), None)
-    if done.returncode != 0 or line is None:
-        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-        raise RuntimeError(f"timing process failed: {last[:200]}")
-    return _percentiles(json.loads(line[len("SECONDS "):]))
-
-
-def measure_latency(fmt: str, path: Path, image_size: int, threads: int, runs: int = LATENCY_RUNS,
-                    warmup: int = LATENCY_WARMUP) -> tuple[float, float]:
-    """Single-image CPU latency of an exported file with ``threads`` threads: (p50, p90) in milliseconds."""
-    if fmt == "savedmodel":
-        return _savedmodel_latency(path, threads, image_size, runs, warmup)
-    run = make_runner(fmt, path, threads)
-    image = np.random.default_rng(0).uniform(0, 255, (1, image_size, image_size, 3)).astype(np.float32)
-    return time_calls(lambda: run(image), runs, warmup)
-
-
-# --------------------------------------------------------------------------- one model, every format
-
 def _size(path: Path) -> int:
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -390,7 +150,7 @@ def export_model(target: ExportTarget, formats: Iterable[str], data, image_size:
             temporary = Path(tempfile.mkdtemp(prefix="export-"))
             saved_model = temporary / "savedmodel"
         try:
-            _write_savedmodel(target.model, saved_model)
+            write_savedmodel(target.model, saved_model)
             ops = random_ops(saved_model)
             if ops:
                 say(f"warning: the SavedModel of trial {target.trial_id} holds random ops: {', '.join(ops)}")
@@ -403,9 +163,9 @@ def export_model(target: ExportTarget, formats: Iterable[str], data, image_size:
                     raise saved_error
                 path = saved_model if fmt == "savedmodel" else Path(f"{stem}{_SUFFIX[fmt]}")
                 if fmt.startswith("tflite"):
-                    _write_tflite(saved_model, path, fmt.split("_", 1)[1])
+                    write_tflite(saved_model, path, fmt.split("_", 1)[1])
                 elif fmt == "onnx":
-                    _write_onnx(saved_model, path, image_size)
+                    write_onnx(saved_model, path, image_size)
                 entry.update(path=str(path), bytes=_size(path))
                 test = evaluate_file(fmt, path, data, image_size)
                 diff = (test["accuracy"] - keras_accuracy) * 100.0
@@ -415,9 +175,9 @@ def export_model(target: ExportTarget, formats: Iterable[str], data, image_size:
                 if entry["parity_ok"] is False:
                     say(f"warning: export {fmt} of trial {target.trial_id} misses parity: test accuracy "
                         f"{test['accuracy']:.4f} vs {keras_accuracy:.4f} for the Keras model ({diff:+.2f} pp)")
-                all_threads = _all_threads()
-                entry["threads_all"] = all_threads
-                for label, threads in (("1t", 1), ("all", all_threads)):
+                cores = all_threads()
+                entry["threads_all"] = cores
+                for label, threads in (("1t", 1), ("all", cores)):
                     p50, p90 = measure_latency(fmt, path, image_size, threads, runs, warmup)
                     entry[f"latency_p50_ms_{label}"], entry[f"latency_p90_ms_{label}"] = p50, p90
             except Exception as error:  # noqa: BLE001  (an export never fails the run)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from benchmarks.deploy import random_ops, training_only_layers
 from benchmarks.errors import UserError
 from runners.export import (
     PARITY_PP,
@@ -20,8 +21,6 @@ from runners.export import (
     export_run,
     formats_of,
     parse_export,
-    random_ops,
-    training_only_layers,
 )
 
 pytest.importorskip("ai_edge_litert")
