@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from benchmarks.datasets import PreparedDataset
-    from benchmarks.training import Phase, TrainSettings
+    from benchmarks.settings import Phase, TrainSettings
 
 __all__ = [
     "FEATURES_LAYER",

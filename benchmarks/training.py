@@ -12,9 +12,12 @@ import keras
 from benchmarks.augmentation import build_augmentation
 from benchmarks.datasets import PreparedDataset
 from benchmarks.features import head_training_data, uses_feature_cache
-from benchmarks.models import CUSTOM_CNN, backbone_of, build_model, set_unfrozen_layers
+from benchmarks.models import backbone_of, build_model, set_unfrozen_layers
 from benchmarks.pipeline import make_dataset
+from benchmarks.settings import Phase, TrainSettings, plan_phases
 
+# TrainSettings, Phase and plan_phases live in benchmarks.settings (features.py needs them too: no import
+# cycle); they are still imported from here.
 __all__ = ["NonFiniteLossError", "Phase", "ResumePoint", "TrainSettings", "plan_phases", "train_trial"]
 
 EpochCallback = Callable[[dict[str, Any], keras.Model], None]
@@ -25,31 +28,6 @@ class NonFiniteLossError(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainSettings:
-    """What a budget fixes for every trial of a search."""
-
-    epochs: int
-    image_size: int
-    weights: str | None = None
-    patience: int = 3
-    seed: int = 0
-    finetune_lr_factor: float = 0.1
-    jit_compile: bool = False
-    steps_per_execution: int = 1  # training steps per compiled call: fewer host round trips on a GPU
-    eval_batch_size: int = 128  # validation batches are at least this large
-    feature_cache: bool = True  # frozen pretrained backbone, no augmentation: train the head on cached features
-    cache_dir: str | None = None  # where cached features live (default: <transfer-search cache>/features)
-
-
-@dataclasses.dataclass(frozen=True)
-class Phase:
-    name: str  # "train" (the whole model, or the head on a frozen backbone), "head" or "finetune"
-    epochs: int
-    learning_rate: float
-    unfrozen_layers: int
-
-
-@dataclasses.dataclass(frozen=True)
 class ResumePoint:
     """Where an interrupted trial continues: its checkpointed model and its last reported epoch."""
 
@@ -57,28 +35,6 @@ class ResumePoint:
     epoch: int  # epochs done in all phases
     phase: str  # the phase of that epoch
     phase_epoch: int  # epochs done in that phase
-
-
-def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Phase]:
-    """With unfrozen layers of a pretrained backbone, train the head first (a third of the epochs), then fine-tune
-    at a lower rate. Everything else is one phase: the custom CNN, a frozen backbone's head, a backbone from scratch.
-
-    ``head_first=False`` (a recipe that fine-tunes from the start) makes it one ``finetune`` phase at the
-    configured learning rate with the unfrozen layers training from the first epoch.
-    """
-    lr = float(hparams["learning_rate"])
-    unfrozen = int(hparams.get("unfrozen_layers", 0) or 0)
-    if hparams["backbone"] == CUSTOM_CNN or settings.weights is None or unfrozen == 0:
-        return [Phase("train", settings.epochs, lr, 0)]
-    if not hparams.get("head_first", True):
-        return [Phase("finetune", settings.epochs, lr, unfrozen)]
-    if settings.epochs < 2:
-        return [Phase("train", settings.epochs, lr, 0)]
-    head = max(1, settings.epochs // 3)
-    return [
-        Phase("head", head, lr, 0),
-        Phase("finetune", settings.epochs - head, lr * settings.finetune_lr_factor, unfrozen),
-    ]
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
