@@ -8,8 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.datasets import Split
-from benchmarks.datasets._folders import shown_list
+from benchmarks.datasets import Split, shown_list
 
 __all__ = ["make_dataset", "make_feature_dataset"]
 

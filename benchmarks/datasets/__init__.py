@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmarks.datasets._digits import load_digits_dataset
 from benchmarks.datasets._downloads import ARCHIVES, fetch_archive
-from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder
+from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder, shown_list
 from benchmarks.datasets._tfds import PROTOCOLS, load_tfds
 from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all, native_size
 from benchmarks.errors import UserError
@@ -28,6 +28,7 @@ __all__ = [
     "default_cache_dir",
     "list_datasets",
     "load_dataset",
+    "shown_list",
 ]
 
 DEFAULT_DATASET = "digits"
