@@ -4,7 +4,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-import optuna
 
 Suggest = Callable[..., dict[str, Any] | None]
 

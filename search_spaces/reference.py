@@ -11,17 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.errors import UserError
+from search_spaces._catalog import REFERENCE, get_space, list_spaces
 from search_spaces._space import SearchSpace
 
 __all__ = ["DESCRIPTION", "REFERENCE", "recipe_for", "recipes"]
 
-REFERENCE = "reference"
 DESCRIPTION = "the published reference recipe of --dataset (one fixed configuration per recipe variant)"
 
 def recipes() -> list[SearchSpace]:
     """Every bundled reference recipe (the ``reference_*`` modules), each saying which datasets it is for."""
-    from search_spaces import get_space, list_spaces
-
     return [get_space(name) for name in list_spaces() if name.startswith(f"{REFERENCE}_")]
 
 
