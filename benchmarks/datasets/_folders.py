@@ -299,7 +299,7 @@ def load_image_folder(
         source = extract_zip(source, cache_dir)
     converted = (cache_dir or default_cache_dir()) / "converted"
     root = find_root(source)
-    name = name or Path(path).stem
+    name = name or shown(Path(path).stem)
     children = _subdirs(root)
     if not children:
         raise UserError(f"{root} has no subfolders; put the images of each class in a subfolder named after the class")

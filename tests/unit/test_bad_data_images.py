@@ -101,6 +101,14 @@ def test_names_that_are_not_utf8_are_read_and_shown_escaped(tmp_path, caplog):
     assert "br\\xf6ken.png" in caplog.text and "broken.png" in caplog.text
 
 
+def test_a_dataset_folder_named_not_in_utf8_gets_a_printable_name(tmp_path):
+    root = os.fsencode(tmp_path) + b"/insekt\xe9n"
+    make_class_folders(tmp_path / os.fsdecode(b"insekt\xe9n"), {"ants": 6, "bees": 6})
+    data = load_dataset(os.fsdecode(root))
+    assert data.name == "insekt\\xe9n"
+    assert len(decoded(everything(data))) == 12
+
+
 def test_the_pipeline_reads_a_file_name_that_is_not_utf8(tmp_path):
     path = os.fsencode(tmp_path) + b"/\xff.png"
     with open(path, "wb") as f:
