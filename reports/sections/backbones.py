@@ -1,0 +1,113 @@
+"""Section "Backbones across datasets": every backbone's trials and best accuracy, and its best per dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.models import family, family_label
+from reports.document import Paragraph, Section
+from reports.sections.base import Column, Context, family_title, format_table
+from reports.trials import finished, ranked, searched
+
+__all__ = ["PLOTS", "backbone_by_dataset", "backbone_summary", "build"]
+
+PLOTS: tuple[str, ...] = ()
+
+
+def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per backbone and family over all datasets (searched trials): a backbone trained with
+    pretrained weights and from scratch is two rows.
+
+    Columns: family, datasets, trials, finished, failed, best_val_accuracy, best_dataset,
+    mean_val_accuracy (over finished trials), median_params, median_wall_seconds.
+    """
+    pool = searched(trials)
+    rows = []
+    for (backbone, key), group in pool.groupby(["backbone", "family"], sort=True):
+        done = finished(group)
+        best = ranked(group).head(1)
+        rows.append(
+            {
+                "backbone": backbone,
+                "family": key,
+                "datasets": group["dataset"].nunique(),
+                "trials": len(group),
+                "finished": len(done),
+                "failed": int((group["status"] == "failed").sum()),
+                "best_val_accuracy": best["val_accuracy"].iat[0] if len(best) else np.nan,
+                "best_dataset": best["dataset"].iat[0] if len(best) else None,
+                "mean_val_accuracy": done["val_accuracy"].mean() if len(done) else np.nan,
+                "median_params": done["params"].median() if len(done) else np.nan,
+                "median_wall_seconds": done["wall_seconds"].median() if len(done) else np.nan,
+            }
+        )
+    columns = [
+        "backbone", "family", "datasets", "trials", "finished", "failed", "best_val_accuracy",
+        "best_dataset", "mean_val_accuracy", "median_params", "median_wall_seconds",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["family", "best_val_accuracy"], ascending=[True, False], na_position="last").reset_index(
+        drop=True
+    )
+
+
+def _model(trials: pd.DataFrame) -> pd.Series:
+    """The backbone, followed by its family where that is not what the backbone implies
+    (``mobilenet_v2 (backbone from scratch)``)."""
+    usual = trials["backbone"].map(lambda backbone: family(backbone))
+    named = trials["backbone"] + " (" + trials["family"].map(family_label) + ")"
+    return trials["backbone"].where(trials["family"] == usual, named)
+
+
+def backbone_by_dataset(trials: pd.DataFrame, datasets: list[str] | None = None) -> pd.DataFrame:
+    """Best validation accuracy of every backbone (rows; a backbone from scratch apart) on every dataset
+    (columns); NaN where not run."""
+    pool = searched(trials)
+    pool = pool.assign(backbone=_model(pool))
+    datasets = datasets if datasets is not None else list(dict.fromkeys(trials["dataset"]))
+    backbones = sorted(pool["backbone"].unique())
+    table = finished(pool).pivot_table(index="backbone", columns="dataset", values="val_accuracy", aggfunc="max")
+    return table.reindex(index=backbones, columns=datasets)
+
+
+def build(context: Context) -> Section:
+    """The backbones section: the summary table, and best accuracy per backbone and dataset (several datasets)."""
+    data = context.data
+    section = Section("Backbones across datasets", "backbones")
+    summary = backbone_summary(data.trials)
+    if summary.empty:
+        return section.add(Paragraph("No searched trials, so no backbone summary.", "empty"))
+    summary = summary.assign(family=summary["family"].map(family_title))
+    section.add(
+        format_table(
+            summary,
+            [
+                Column("backbone", "Backbone"),
+                Column("family", "Family"),
+                Column("datasets", "Datasets", "count"),
+                Column("trials", "Trials", "count"),
+                Column("finished", "Finished", "count"),
+                Column("failed", "Failed", "count"),
+                Column("best_val_accuracy", "Best val. accuracy", "score"),
+                Column("best_dataset", "…on dataset"),
+                Column("mean_val_accuracy", "Mean val. accuracy", "score"),
+                Column("median_params", "Median parameters", "params"),
+                Column("median_wall_seconds", "Median training time", "seconds"),
+            ],
+            caption="Every backbone over all datasets (searched trials; means and medians over finished trials)",
+            css_class="backbones",
+        )
+    )
+    pivot = backbone_by_dataset(data.trials, data.datasets)
+    if len(data.datasets) > 1:
+        frame = pivot.reset_index()
+        columns = [Column("backbone", "Backbone")] + [Column(d, d, "score") for d in data.datasets]
+        section.add(
+            format_table(
+                frame,
+                columns,
+                caption="Best validation accuracy per backbone and dataset (— : not run or none finished)",
+            )
+        )
+    return section
