@@ -90,12 +90,10 @@ def _image_files(path: Path) -> list[Path]:
     )
 
 
-def _member_path(name: str) -> PurePosixPath | None:
-    """Where a zip member lands inside the extraction folder, or None where its name would put it outside."""
-    parts = PurePosixPath(name.replace("\\", "/"))
-    if parts.is_absolute() or ".." in parts.parts or (parts.parts and ":" in parts.parts[0]):
-        return None
-    return parts
+def _escapes(name: str) -> bool:
+    """Whether a zip member named ``name`` would land outside the extraction folder (``..``, absolute, a drive)."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return path.is_absolute() or ".." in path.parts or bool(path.parts and ":" in path.parts[0])
 
 
 def _checked_members(archive: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo]:
@@ -103,7 +101,7 @@ def _checked_members(archive: zipfile.ZipFile, path: Path) -> list[zipfile.ZipIn
     members = archive.infolist()
     if not any(not m.is_dir() for m in members):
         raise UserError(f"{shown(path)} is an empty zip archive; zip the dataset folder (one subfolder per class) again")
-    escaping = [m.filename for m in members if _member_path(m.filename) is None]
+    escaping = [m.filename for m in members if _escapes(m.filename)]
     if escaping:
         raise UserError(
             f"{shown(path)} has member(s) that would be written outside the extraction folder "
