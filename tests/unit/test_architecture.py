@@ -31,7 +31,6 @@ KNOWN_CYCLES: tuple[frozenset[str], ...] = ()
 KNOWN_LONG_FILES: tuple[str, ...] = (
     "reports/compose.py",
     "reports/tables.py",
-    "tests/conftest.py",
     "tests/unit/test_reports.py",
 )
 
