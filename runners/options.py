@@ -58,6 +58,9 @@ class SearchOptions:
     export: str = "none"  # --export: the formats the best model is exported in (runners.export)
     optuna_storage: str = ""  # the Optuna study's RDB storage (runs saved before it existed kept it in memory)
     native_resolution: bool = False  # the custom CNN at the images' own size when smaller (benchmarks.resolution)
+    objective: str = "accuracy"  # or accuracy,latency|params|flops: a two-objective search (runners.objectives)
+    pick: str = "accuracy"  # how a two-objective search picks its best trial from the Pareto front
+    scheduler_asked: str = ""  # --scheduler as given, where the objective overrode it (the search says so)
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "results": str(self.results)}
@@ -120,6 +123,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.budgets import get_budget
     from runners.export import parse_export
     from runners.gpu import gpu_settings
+    from runners.objectives import check_sampler, cost_of, parse_objective
     from runners.store import default_db_url
     from runners.study import default_optuna_url
     from search_spaces import get_space, resolve_space_name
@@ -142,6 +146,12 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     if not 0 <= args.seed < 2**32:
         raise UserError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
     gpu_settings(args.gpus_per_trial, args.precision)  # validates the combination
+    objective = parse_objective(getattr(args, "objective", None))
+    check_sampler(args.sampler, objective)
+    pick = getattr(args, "pick", None) or "accuracy"
+    if pick != "accuracy" and cost_of(objective) is None:
+        raise UserError(f"--pick {pick} chooses from a Pareto front; it needs two objectives: --objective "
+                        "accuracy,latency (or params, flops)")
     pretrained = [b for b in space.backbones if b != "custom_cnn"]
     if args.weights is not None and args.weights.lower() != "none" and not pretrained:
         raise UserError(f"space {space.name!r} trains no backbone, so --weights {args.weights} has nothing to load; "
@@ -166,8 +176,9 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         epochs=args.epochs or recipe_setting(space.epochs, budget) or budget.epochs,
         image_size=args.image_size or recipe_setting(space.image_size, budget) or budget.image_size,
         sampler=args.sampler,
-        # A fixed recipe runs to the end: early stopping by the scheduler would cut one variant short.
-        scheduler="fifo" if space.is_reference else args.scheduler,
+        # A fixed recipe runs to the end: early stopping by the scheduler would cut one variant short. ASHA ranks
+        # trials by one number, so a two-objective search runs every trial to its end too.
+        scheduler="fifo" if space.is_reference or cost_of(objective) else args.scheduler,
         weights=weights,
         seed=args.seed,
         address=args.address,
@@ -193,6 +204,9 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         optuna_storage=args.optuna_storage or default_optuna_url(results),
         # --image-size sets one size for every trial, and a recipe keeps its own.
         native_resolution=args.image_size is None and not space.is_reference,
+        objective=objective,
+        pick=pick,
+        scheduler_asked=args.scheduler if cost_of(objective) else "",
     )
 
 

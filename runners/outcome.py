@@ -1,5 +1,8 @@
 """After the trials: the best trial tested, reference recipes' figures, ``summary.json``, the closing summary.
 
+The best trial is the most accurate one, or, in a two-objective search, the point of the Pareto front that
+``--pick`` chooses (``runners.objectives``); the summary then lists the front and says why that point.
+
 ``runners.search`` runs the trials (and ``runners.finalists`` the repeats); this module turns their results
 into what a person reads at the end and what the database keeps about the run.
 """
@@ -12,6 +15,7 @@ from typing import Any
 
 from benchmarks.errors import UserError
 from runners.finalists import summary_lines
+from runners.objectives import choose_best, pareto_lines
 from runners.run import RunRecord
 from runners.tuning import METRIC
 
@@ -36,7 +40,8 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
         first = _failure(failed[0])[:300] if failed else "no trial reported a result"
         store.update_run(run_id, status="failed", finished_at=now(), trials_total=len(results), trials_failed=len(failed))
         raise UserError(f"all {len(results)} trials failed; first error: {first}")
-    best = max(ok, key=lambda r: r.metrics[METRIC])
+    # Accuracy alone: the most accurate trial; two objectives: the --pick rule's point of the Pareto front.
+    best, pareto = choose_best(ok, options.objective, options.pick)
     trial_id = best.metrics["trial_id"]
     print(f"best trial {trial_id}: {best.config} (val_accuracy {best.metrics[METRIC]:.4f})", flush=True)
     print("evaluating it on the test split ...", flush=True)
@@ -55,6 +60,8 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
         "image_size": int(model.input_shape[1]), "class_names": list(data.class_names), "test": test,
         "finalists": finalists,
     }
+    if pareto is not None:
+        summary["pareto"] = pareto
     if run.is_reference:
         summary.update(published=run.published, reference_trials=references)
     model_path = save_best(model, options.results / "models" / options.name, summary)
@@ -167,6 +174,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
         f"macro precision {test['precision_macro']:.4f}, macro recall {test['recall_macro']:.4f}, weighted F1 {test['f1_weighted']:.4f}"
         + (f", top-5 accuracy {test['top5_accuracy']:.4f}" if "top5_accuracy" in test else ""),
         *_published_lines(summary),
+        *pareto_lines(summary.get("pareto")),
         f"trials: {summary['trials_total']} ({summary['trials_completed']} completed, {summary['trials_stopped']} "
         f"stopped early by the scheduler, {summary['trials_failed']} failed)"
         + ("".join(f"\n  failed: {f}" for f in summary["failures"])),

@@ -3,7 +3,7 @@
     python -m runners.search [--dataset NAME|PATH] [--space NAME] [--budget smoke|small|full] ...
     python -m runners.search --resume NAME        # continue an interrupted search
 
-Flow: dataset -> pre-flight checks -> Ray Tune (Optuna sampler, ASHA) -> one row per
+Flow: dataset -> pre-flight checks -> Ray Tune (Optuna sampler, ASHA; FIFO with two objectives) -> one row per
 trial in the results database -> each family's finalist trained again with new seeds and tested
 (runners.finalists) -> best trial evaluated on the test split -> saved model and summary.
 """
@@ -29,6 +29,7 @@ from runners.consistency import (
 )
 from runners.finalists import FINALIST_MODES
 from runners.gpu import PRECISIONS
+from runners.objectives import PICK_RULES
 from runners.options import (
     SavedRun,
     SearchOptions,
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sampler", default="tpe", choices=SAMPLERS,
                         help="Optuna sampler (tpe uses constant_liar for parallel trials; gp needs PyTorch)")
     search.add_argument("--scheduler", default="asha", choices=SCHEDULERS, help="ASHA early stopping, or run every trial to the end")
+    search.add_argument("--objective", default="accuracy", metavar="accuracy[,COST]",
+                        help="accuracy (the best epoch's validation accuracy), or a pair: accuracy,latency, accuracy,params "
+                        "or accuracy,flops: a multi-objective search (multi-objective TPE, every trial to its end) "
+                        "whose best model is picked from the Pareto front")
+    search.add_argument("--pick", default="accuracy", choices=PICK_RULES,
+                        help="two objectives: the best model is the most accurate on the Pareto front, or its knee "
+                        "(the point farthest from the line joining the front's extremes, both normalised to [0, 1])")
     search.add_argument("--weights",
                         help="backbone weights: imagenet (default), none, a weights file (one-backbone spaces) or a folder "
                         "of <backbone>.weights.h5")
@@ -134,6 +142,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     from benchmarks.resolution import trial_image_size
     from benchmarks.training import TrainSettings
     from runners.budgets import get_budget
+    from runners.objectives import objective_line
     from runners.outcome import finish
     from runners.resume import claim_experiment, experiment_exists, experiment_path, write_options
     from runners.run import RunRecord
@@ -146,7 +155,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     space = get_space(options.space)
     path = experiment_path(options.storage_path, options.name)
     if resume is None:
-        sampler = make_sampler(options.sampler, options.seed, options.num_samples)
+        sampler = make_sampler(options.sampler, options.seed, options.num_samples, options.objective)
         if experiment_exists(options.storage_path, options.name):
             raise _name_taken(options)
         store = None  # opened once the input is checked: a rejected command creates no database
@@ -160,6 +169,8 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     print(f"{verb} {options.name}: dataset {options.dataset}, space {space.name}, budget {budget.name} "
           f"({_plural(options.num_samples, 'trial')} x {_plural(options.epochs, 'epoch')} at {options.image_size}px"
           f"{repeats}), sampler {options.sampler}, scheduler {options.scheduler}", flush=True)
+    if objective_line(options.objective, options.sampler, options.scheduler_asked):
+        print(objective_line(options.objective, options.sampler, options.scheduler_asked), flush=True)
     data = load_dataset(
         options.dataset, data_dir=options.data_dir, validation_fraction=options.val_fraction,
         test_fraction=options.test_fraction, max_examples=budget.max_examples, seed=options.seed,
@@ -200,7 +211,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
             scheduler=options.scheduler, seed=options.seed, num_samples=options.num_samples,
             max_concurrent=max_concurrent, epochs=options.epochs, image_size=options.image_size,
             weights=run.weights, command=options.command, published=space.published, storage_path=path,
-            optuna_storage=options.optuna_storage,
+            optuna_storage=options.optuna_storage, objective=options.objective, pick=options.pick,
         )
         write_options(options.storage_path, options.name,
                       {"options": options.to_json(), "run_id": run.run_id, "max_concurrent": max_concurrent})
@@ -265,7 +276,8 @@ def _print_resume_state(store, options: SearchOptions, run_id: str) -> None:
 def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started: float,
             restore: bool = False, callbacks: list | None = None):
     """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
-    from runners.callbacks import ProgressPrinter, TrialRecorder
+    from runners.callbacks import ProgressPrinter
+    from runners.recorder import CostRecorder
     from runners.resume import experiment_path
     from runners.tuning import make_scheduler, restore_tuner, run_tuner, search_algorithm
 
@@ -276,10 +288,10 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
         trainable, options, name=options.name, storage_path=options.storage_path,
         search_alg=search_algorithm(options, space, sampler, max_concurrent, study_attrs={
             "run_id": run.run_id, "dataset": run.dataset, "space": run.space, "budget": run.budget,
-            "weights": run.weights}),
+            "weights": run.weights, "objective": options.objective}),
         scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
         num_samples=options.num_samples, max_concurrent=max_concurrent,
-        callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), TrialRecorder(store, run),
+        callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), CostRecorder(store, run),
                    *(callbacks or [])],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 from typing import Any
 
@@ -24,6 +25,10 @@ class RankedOptunaSearch(OptunaSearch):
       completed one (the further a trial got, the better), using the last intermediate value. Telling it
       COMPLETE would rank a two-epoch value among finished trials as if it were a finished trial's.
     - A trial that raised (its last report carries ``trial_error``) is told as FAIL, not as a value.
+    - Two objectives (``metric`` a list: ``best_val_accuracy`` and a cost, ``runners.objectives``): Optuna keeps no
+      intermediate values then (Ray's searcher reports none), and the trial is told both values of its last report;
+      one it could not measure (a FLOPs count the profiler could not make) makes it FAIL for the sampler, never a
+      made-up value. The scheduler is FIFO then, so every trial ends as its own: COMPLETE.
     """
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
@@ -36,7 +41,13 @@ class RankedOptunaSearch(OptunaSearch):
             result, error = None, True
         elif result and not result.get("final"):
             result = None  # PRUNED: Optuna takes the last intermediate value
+        elif result and isinstance(self.metric, list) and not all(_finite(result.get(m)) for m in self.metric):
+            result, error = None, True
         super().on_trial_complete(trial_id, result, error)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 class FixedConfigs(Searcher):

@@ -57,6 +57,10 @@ trials_table = sa.Table(
     sa.Column("wall_seconds", sa.Float),
     sa.Column("params", sa.BigInteger),
     sa.Column("trainable_params", sa.BigInteger),
+    # A two-objective search's cost (benchmarks.costs): the Keras model's single-image CPU latency on the trial's
+    # worker (median, ms) and floating-point operations per image; null where the trial measured none.
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("flops", sa.BigInteger),
     sa.Column("image_size", sa.Integer),
     sa.Column("weights", sa.String(500)),
     sa.Column("node_id", sa.String(64)),  # the Ray node the trial ended on
@@ -84,6 +88,8 @@ runs_table = sa.Table(
     sa.Column("budget", sa.String(20)),
     sa.Column("sampler", sa.String(20)),
     sa.Column("scheduler", sa.String(20)),
+    sa.Column("objective", sa.String(40)),  # accuracy, or accuracy,latency|params|flops (runners.objectives)
+    sa.Column("pick", sa.String(20)),  # how a two-objective search picked its best trial from the front
     sa.Column("seed", sa.Integer),
     sa.Column("num_samples", sa.Integer),
     sa.Column("max_concurrent", sa.Integer),

@@ -32,6 +32,7 @@ from runners.run import SEED_KEY  # noqa: E402
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_METRICS = "metrics.json"
 TRIAL_ERROR = "trial_error"  # the key of the last report of a trial that raised
+COST_KEYS = ("latency_ms", "flops")  # a trial's measured cost, beyond the params every report carries
 
 
 def configure_tensorflow(cpus: float) -> None:
@@ -80,8 +81,13 @@ def _raised_by_ray(error: BaseException) -> bool:
 
 
 def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainSettings, cpus: float = 1.0,
-              gpu: GpuSettings | None = None, native: int | None = None) -> None:
+              gpu: GpuSettings | None = None, native: int | None = None, cost: str | None = None) -> None:
     """Train ``config`` and report validation metrics with a checkpoint after every epoch.
+
+    ``cost`` (``latency``, ``params`` or ``flops``: a two-objective search's, ``runners.objectives``) is measured
+    once, at the first epoch's report, since it does not depend on the trained weights, and goes into that report
+    and every later one (and into the checkpoint, so a resumed trial keeps it), so that Ray's last result carries
+    it. Latency is the Keras model's single-image CPU latency on this trial's worker (``benchmarks.costs``).
 
     Ray runs each trial in a fresh actor process (``reuse_actors=False``), so the
     memory TensorFlow holds, on the host and on the GPU, is released when the trial ends.
@@ -98,12 +104,15 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
 
     from benchmarks.training import ResumePoint, train_trial
 
-    best = {"val_accuracy": -1.0}
+    best: dict[str, Any] = {"val_accuracy": -1.0}
+    costs: dict[str, Any] = {}  # measured once, then in every report
     resume = None
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         model, last = load_checkpoint(checkpoint)
         best["val_accuracy"] = float(last.get("best_val_accuracy", -1.0))
+        costs.update({k: last[k] for k in COST_KEYS if last.get(k) is not None})
+        best["cost_measured"] = bool(costs)
         if last.get("final"):
             # It had ended, but the driver died before its saved state knew: end it again, training nothing.
             tune.report({**last, **worker_facts()})
@@ -112,7 +121,12 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
 
     def report(metrics: dict[str, Any], model) -> None:
         best["val_accuracy"] = max(best["val_accuracy"], metrics["val_accuracy"])
-        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"], "image_size": size, **worker_facts()}
+        if cost is not None and not best.get("cost_measured"):
+            from benchmarks.costs import measure_cost
+
+            best["cost_measured"] = True  # once: a count the profiler cannot make is not tried again each epoch
+            costs.update({k: v for k, v in measure_cost(model, size, cost).items() if v is not None and k != "params"})
+        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"], "image_size": size, **costs, **worker_facts()}
         with tempfile.TemporaryDirectory() as directory:
             model.save(os.path.join(directory, CHECKPOINT_MODEL))
             with open(os.path.join(directory, CHECKPOINT_METRICS), "w") as f:
@@ -128,4 +142,4 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
         # error of the trial's own is final, so end it with a report that says so. NaN tells Optuna it failed.
         traceback.print_exc()
         tune.report({"val_accuracy": math.nan, "best_val_accuracy": math.nan, TRIAL_ERROR: error_summary(error),
-                     "image_size": size, **worker_facts()})
+                     "image_size": size, **costs, **worker_facts()})

@@ -2,7 +2,8 @@
 
 Everything here ranks trials by ``best_val_accuracy`` (:data:`METRIC`), the best epoch's validation accuracy:
 the sampler, the scheduler, the database, the leaderboard and the choice of the best trial all read that
-one number (the searcher that tells Optuna so is :class:`runners.searcher.RankedOptunaSearch`).
+one number (the searcher that tells Optuna so is :class:`runners.searcher.RankedOptunaSearch`), unless
+``--objective`` adds a cost: then the sampler searches both and the scheduler is FIFO (``runners.objectives``).
 ``runners.search`` decides what to run; this module knows how Ray Tune runs it. It imports Ray only when
 called, so the command line's ``--help`` stays fast.
 """
@@ -30,9 +31,17 @@ SAMPLERS = ("tpe", "random", "cmaes", "gp")
 SCHEDULERS = ("asha", "fifo")
 
 
-def make_sampler(name: str, seed: int, num_samples: int):
-    """An Optuna sampler; TPE with constant_liar so parallel trials do not all sample the same point."""
+def make_sampler(name: str, seed: int, num_samples: int, objective: str = "accuracy"):
+    """An Optuna sampler; TPE with constant_liar so parallel trials do not all sample the same point.
+
+    The same TPE searches two objectives (``--objective accuracy,COST``: multi-objective TPE, see
+    ``runners.objectives`` for why not NSGA-II); a sampler that cannot is a one-line error.
+    """
     import optuna
+
+    from runners.objectives import check_sampler
+
+    check_sampler(name, objective)
 
     if name == "tpe":
         return optuna.samplers.TPESampler(
@@ -147,9 +156,12 @@ def make_trainable(options: SearchOptions, data, settings):
 
     gpu = gpu_settings(options.gpus_per_trial, options.precision)
     native = data.native_size if options.native_resolution else None
+    from runners.objectives import cost_of
+
+    cost = cost_of(options.objective)
     return tune.with_resources(
         tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial, gpu=gpu,
-                             native=native),
+                             native=native, cost=cost.name if cost else None),
         trial_resources(options.cpus_per_trial, gpu),
     )
 
@@ -190,10 +202,12 @@ def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int
     """The Optuna searcher: the space's starting points first (at most half the trials), then the sampler.
 
     Its study lives in Optuna's own storage (``--optuna-storage``), named after the run, so that
-    ``optuna.load_study`` and optuna-dashboard read it while the search runs.
+    ``optuna.load_study`` and optuna-dashboard read it while the search runs. With two objectives
+    (``--objective accuracy,COST``) the searcher gets both metrics and modes, and the study both directions.
     """
     from ray.tune.search import ConcurrencyLimiter
 
+    from runners.objectives import objective_metrics
     from runners.searcher import RankedOptunaSearch
     from runners.study import create_study_storage
 
@@ -201,7 +215,9 @@ def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int
     # Starting points take at most half the trials, so that even the smallest search samples the rest.
     first = list(space.starting_points[: options.num_samples // 2]) or None
     storage = create_study_storage(options.optuna_storage, options.name, study_attrs)
-    searcher = RankedOptunaSearch(space=suggest, metric=METRIC, mode="max", sampler=sampler,
+    metrics, modes = objective_metrics(options.objective)
+    metric, mode = (metrics, modes) if len(metrics) > 1 else (METRIC, "max")
+    searcher = RankedOptunaSearch(space=suggest, metric=metric, mode=mode, sampler=sampler,
                                   points_to_evaluate=first, storage=storage, study_name=options.name)
     # An explicit limit: without one OptunaSearch can end up running one trial at a time (ray#46965).
     return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
