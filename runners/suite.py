@@ -67,8 +67,7 @@ def _reachable(url: str, timeout: float = 5.0) -> bool:
 
 def unavailable(spec: str, data_dir: str | None = None) -> str | None:
     """Why ``spec`` cannot be had right now (None if it can): not prepared or cached and no network, no folder."""
-    from benchmarks.datasets import dataset_kind, default_cache_dir
-    from benchmarks.datasets._downloads import ARCHIVES
+    from benchmarks.datasets import ARCHIVES, dataset_kind, default_cache_dir
 
     kind = dataset_kind(spec)
     if kind == "folder":

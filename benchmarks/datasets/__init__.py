@@ -19,6 +19,7 @@ from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all
 from benchmarks.errors import UserError
 
 __all__ = [
+    "ARCHIVES",
     "DEFAULT_DATASET",
     "IMAGE_EXTENSIONS",
     "SPLITS",
