@@ -24,6 +24,7 @@ from reports.sections import (
     hyperparameters,
     importance,
     leaderboard,
+    pareto,
     progress,
     references,
     runs,
@@ -52,6 +53,7 @@ DATASET_SECTIONS: list[ModuleType | Any] = [
     hyperparameters,
     importance,
     cost,
+    pareto,  # accuracy against latency and size: the Pareto front, where a trial measured its cost
     failed,
 ]
 
