@@ -22,6 +22,7 @@ class _OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line: ``error: <message>`` (exit code 2)."""
 
     def error(self, message: str) -> NoReturn:
+        """Exit with code 2 and the message on one line."""
         self.exit(2, f"error: {' '.join(message.split())} (see --help)\n")
 
 

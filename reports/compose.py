@@ -17,7 +17,16 @@ from reports import sections
 from reports.data import ReportData
 from reports.document import Document, Paragraph
 from reports.formatting import fmt_datetime
-from reports.sections.base import Column, Context, extra_counts, family_title, format_table, plural, slugify, trial_counts
+from reports.sections.base import (
+    Column,
+    Context,
+    extra_counts,
+    family_title,
+    format_table,
+    plural,
+    slugify,
+    trial_counts,
+)
 
 __all__ = ["Column", "Report", "compose", "format_table", "slugify"]
 

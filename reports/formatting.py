@@ -50,6 +50,7 @@ def is_missing(value: Any) -> bool:
 
 
 def fmt_text(value: Any) -> str:
+    """Text as stored; missing or empty text is ``—``."""
     return MISSING if is_missing(value) or str(value) == "" else str(value)
 
 
@@ -108,6 +109,7 @@ def fmt_params(value: Any) -> str:
 
 
 def fmt_params_diff(value: Any) -> str:
+    """A difference in parameter count with its sign: ``+1.20M``."""
     if is_missing(value):
         return MISSING
     return ("+" if float(value) >= 0 else "-") + _si(abs(float(value)))
@@ -128,12 +130,14 @@ def fmt_seconds(value: Any) -> str:
 
 
 def fmt_seconds_diff(value: Any) -> str:
+    """A difference in time with its sign: ``-30 s``."""
     if is_missing(value):
         return MISSING
     return ("+" if float(value) >= 0 else "-") + _duration(float(value))
 
 
 def fmt_int(value: Any) -> str:
+    """A whole number (a fractional one as ``%g``)."""
     if is_missing(value):
         return MISSING
     number = float(value)
@@ -146,6 +150,7 @@ def fmt_count(value: Any) -> str:
 
 
 def fmt_float(value: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals."""
     return MISSING if is_missing(value) else f"{float(value):.{digits}f}"
 
 

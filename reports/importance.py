@@ -55,6 +55,9 @@ def family_trials(studies: Iterable[optuna.Study]) -> dict[str, list[optuna.tria
     for study in studies:
         pretrained = study.user_attrs.get("weights", "none") != "none"
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if len(trial.values) > 1:  # a two-objective search (--objective accuracy,COST): accuracy comes first
+                trial = optuna.trial.create_trial(params=trial.params, distributions=trial.distributions,
+                                                  value=trial.values[0])
             groups.setdefault(family(str(trial.params.get("backbone")), pretrained), []).append(trial)
     return groups
 

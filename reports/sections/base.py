@@ -86,7 +86,9 @@ class Context:
         return "" if self.dataset is None else f"dataset-{self.index}-{slugify(self.dataset)}"
 
     def subsection(self, title: str, anchor: str) -> Section:
-        """A level-3 section inside the dataset's section, anchored under it."""
+        """A section at this context's level: level 3 inside a dataset's section (anchored under it), else 2."""
+        if self.dataset is None:
+            return Section(title, anchor)
         return Section(title, f"{self.anchor}-{anchor}", level=3)
 
     def plot_path(self, kind: str) -> Path:

@@ -259,11 +259,13 @@ def _best_trial_headline(
     diff = difference.loc[dataset]
 
     def model(entry: pd.Series | None) -> str:
+        """The family's best trial, or that it has none."""
         if entry is None or not entry["present"]:
             return "no finished trial"
         return model_cell(entry["label"], entry["backbone"], entry.name[1])
 
     def count(entry: pd.Series | None) -> str:
+        """How many trials of the family finished."""
         return fmt_count(None if entry is None else entry["finished_trials"])
 
     rows = [
