@@ -37,7 +37,7 @@ class Cost:
 
 COSTS: dict[str, Cost] = {
     "latency": Cost("latency", "latency_ms", "ms",
-                    "the Keras model's single-image CPU latency on the trial's worker (median after warm-up)"),
+                    "the Keras model's single-image CPU latency on the trial's worker, median after warm-up"),
     "params": Cost("params", "params", "parameters", "parameters of the model"),
     "flops": Cost("flops", "flops", "FLOPs", "floating-point operations per image (multiply and add counted apart)"),
 }

@@ -84,9 +84,9 @@ def objective_line(objective: str, sampler: str, scheduler_asked: str | None = N
     if cost is None:
         return None
     how = "multi-objective TPE" if sampler == "tpe" else sampler
-    return (f"objective: {METRIC} (max) and {cost.column} (min, {cost.label}), {how} sampler; "
-            f"scheduler fifo{' instead of ' + scheduler_asked if scheduler_asked and scheduler_asked != 'fifo' else ''}"
-            ": ASHA stops trials by one number, so every trial runs to its end")
+    instead = f" instead of {scheduler_asked}" if scheduler_asked and scheduler_asked != "fifo" else ""
+    return (f"objective: {METRIC} (max) and {cost.column} (min: {cost.label}); {how} sampler; scheduler fifo"
+            f"{instead}, since ASHA stops trials by one number: every trial runs to its end")
 
 
 def _value(metrics: dict[str, Any], key: str) -> float | None:

@@ -214,13 +214,34 @@ def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int
     suggest = functools.partial(space.suggest, pretrained=options.weights is not None)
     # Starting points take at most half the trials, so that even the smallest search samples the rest.
     first = list(space.starting_points[: options.num_samples // 2]) or None
-    storage = create_study_storage(options.optuna_storage, options.name, study_attrs)
     metrics, modes = objective_metrics(options.objective)
+    if len(metrics) > 1:
+        storage = _create_multi_objective_study(options.optuna_storage, options.name, modes, study_attrs)
+    else:
+        storage = create_study_storage(options.optuna_storage, options.name, study_attrs)
     metric, mode = (metrics, modes) if len(metrics) > 1 else (METRIC, "max")
     searcher = RankedOptunaSearch(space=suggest, metric=metric, mode=mode, sampler=sampler,
                                   points_to_evaluate=first, storage=storage, study_name=options.name)
     # An explicit limit: without one OptunaSearch can end up running one trial at a time (ray#46965).
     return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+
+
+def _create_multi_objective_study(url: str, name: str, modes: list[str], attrs: dict[str, Any]):
+    """As ``runners.study.create_study_storage``, with one direction per objective: Ray's ``OptunaSearch`` loads the
+    study by name (``load_if_exists``), so a study created maximising one value would refuse two."""
+    import optuna
+
+    from runners.study import open_storage
+
+    storage = open_storage(url)
+    try:
+        study = optuna.create_study(storage=storage, study_name=name,
+                                    directions=["maximize" if mode == "max" else "minimize" for mode in modes])
+    except optuna.exceptions.DuplicatedStudyError:
+        raise UserError(f"the Optuna storage {url} already holds a study named {name!r}; choose another --name") from None
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
+    return storage
 
 
 def restore_tuner(trainable, path: str):

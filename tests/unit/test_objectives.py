@@ -151,3 +151,20 @@ def test_the_recorder_writes_the_cost_columns(tmp_path):
     assert rows.loc["t2", "flops"] == 98765 and math.isnan(rows.loc["t2", "latency_ms"])
     assert math.isnan(rows.loc["t3", "latency_ms"]) and rows.loc["t3", "status"] == "completed"
     assert recorder.costs == {} and recorder.pending == {}
+
+
+def test_the_runs_study_is_created_with_both_directions(tmp_path):
+    from runners.options import options_from_args
+    from runners.study import load_run_study
+    from runners.tuning import make_sampler, search_algorithm
+    from search_spaces import get_space
+
+    args = build_parser().parse_args([*SMOKE, "--objective", "accuracy,params", "--results", str(tmp_path)])
+    options = options_from_args(args)
+    space = get_space(options.space)
+    limiter = search_algorithm(options, space, make_sampler("tpe", 0, 6, options.objective), 2,
+                               study_attrs={"objective": options.objective})
+    assert limiter.searcher.metric == [METRIC, "params"] and limiter.searcher.mode == ["max", "min"]
+    study = load_run_study(options.optuna_storage, options.name)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert study.user_attrs["objective"] == "accuracy,params"
