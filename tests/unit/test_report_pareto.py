@@ -46,3 +46,20 @@ def test_the_report_has_the_pareto_section_only_where_a_cost_was_measured(fake_r
     assert 'class="pareto"' in html and "mo-search/knee" in html
     assert any(path.name.endswith("-digits-pareto.png") for path in files)
     assert not any(path.name.endswith("-beans-pareto.png") for path in files)
+
+
+def test_importance_reads_a_two_objective_study_by_its_accuracy():
+    import optuna
+
+    from reports.importance import importance_by_family
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))
+    study.set_user_attr("weights", "none")
+    for _ in range(8):
+        trial = study.ask()
+        rate = trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+        trial.suggest_categorical("backbone", ["custom_cnn"])
+        study.tell(trial, [rate * 10, 2.0])
+    (result,) = importance_by_family([study])
+    assert result.trials == 8 and result.importances == {"learning_rate": 1.0}
