@@ -11,6 +11,14 @@ training the difference shows (``python -m benchmarks.perf --only pipeline``). W
 axes (flips, zoom, translation: the ``light`` policy), bilinear resampling is separable, and the layer does it as
 two one-dimensional interpolations, columns then rows, instead of a general affine warp: the same pixels to float
 rounding, in about a third of the time.
+
+Four policies are Keras 3's own layers, one each: ``randaugment`` (:class:`keras.layers.RandAugment`), ``erasing``
+(:class:`keras.layers.RandomErasing`), ``mixup`` (:class:`keras.layers.MixUp`) and ``cutmix``
+(:class:`keras.layers.CutMix`); their names also go in explicit lists (``"flip,translation,zoom,mixup"``). MixUp and
+CutMix blend pairs of images of a batch and their labels alike (:data:`LABEL_MIXING`): a policy with one of them
+(:func:`mixes_labels`) needs one-hot labels, which the training pipeline then yields, mixed, and trains on with
+categorical cross-entropy (:func:`augment_batch`, :func:`benchmarks.pipeline.make_dataset`,
+:mod:`benchmarks.training`); validation and test keep integer labels.
 """
 
 from __future__ import annotations
@@ -21,8 +29,8 @@ from collections.abc import Sequence
 import keras
 
 __all__ = [
-    "AUGMENTATIONS", "GEOMETRIC", "POLICIES", "RandomAffine", "SaltAndPepper", "build_augmentation",
-    "resample_axis_aligned",
+    "AUGMENTATIONS", "GEOMETRIC", "LABEL_MIXING", "POLICIES", "RandomAffine", "SaltAndPepper", "augment_batch",
+    "build_augmentation", "mixes_labels", "resample_axis_aligned",
 ]
 
 
@@ -31,6 +39,15 @@ ROTATION = 0.1  # fraction of a full turn
 ZOOM = 0.15  # fraction of the size
 SHEAR = 0.2  # shear intensity
 TRANSLATION = 0.1  # fraction of the height and width
+
+# Keras's augmentation layers, as the policies of the same names use them.
+RANDAUGMENT_OPS = 2  # transforms per batch, drawn from RandAugment's eleven
+# RandAugment's strength, shared by its transforms: a rotation of up to 0.2 of a turn, translation by up to 20%, shear
+# 0.2, brightness and contrast 0.2. Keras's default, 0.5, rotates by up to half a turn.
+RANDAUGMENT_FACTOR = 0.2
+ERASING_PROBABILITY = 0.5  # of each image having a patch (2% to 33% of its area) replaced by noise
+MIXUP_ALPHA = 0.2  # Beta(alpha, alpha) weights of the two images: Keras's default, as for ImageNet
+CUTMIX_FACTOR = 1.0  # Keras's default: Beta(a, a) patch weights, a drawn in (0, 1] per batch
 
 
 @keras.saving.register_keras_serializable(package="transfer_search")
@@ -208,7 +225,17 @@ AUGMENTATIONS = {
     "contrast": lambda size, seed: keras.layers.RandomContrast(0.2, seed=seed),
     "crop": _random_crop,
     "salt_and_pepper": lambda size, seed: SaltAndPepper(0.02, seed=seed),
+    "randaugment": lambda size, seed: keras.layers.RandAugment(
+        value_range=(0, 255), num_ops=RANDAUGMENT_OPS, factor=RANDAUGMENT_FACTOR, seed=seed),
+    "erasing": lambda size, seed: keras.layers.RandomErasing(
+        factor=(ERASING_PROBABILITY, ERASING_PROBABILITY), value_range=(0, 255), seed=seed),
+    "mixup": lambda size, seed: keras.layers.MixUp(alpha=MIXUP_ALPHA, seed=seed),
+    "cutmix": lambda size, seed: keras.layers.CutMix(factor=CUTMIX_FACTOR, seed=seed),
 }
+
+# The augmentations that blend images of a batch with each other, and their labels alike: they take one-hot labels.
+LABEL_MIXING = frozenset({"mixup", "cutmix"})
+_LABEL_MIXING_LAYERS = (keras.layers.MixUp, keras.layers.CutMix)
 
 # The policies a search chooses between.
 POLICIES: dict[str, tuple[str, ...]] = {
@@ -217,6 +244,11 @@ POLICIES: dict[str, tuple[str, ...]] = {
     "light": ("flip", "translation", "zoom"),
     "color": ("flip", "brightness", "contrast"),
     "strong": ("flip", "rotation", "zoom", "translation", "brightness", "contrast", "crop", "salt_and_pepper"),
+    # Keras's own layers, one each (slower than the fused geometric policies: python -m benchmarks.perf --only pipeline).
+    "randaugment": ("randaugment",),
+    "erasing": ("erasing",),
+    "mixup": ("mixup",),  # mixes labels
+    "cutmix": ("cutmix",),  # mixes labels
 }
 
 
@@ -264,3 +296,39 @@ def build_augmentation(policy: str | Sequence[str], image_size: int, seed: int |
         if name is not None:
             layers.append(AUGMENTATIONS[name](image_size, None if seed is None else seed + i))
     return keras.Sequential(layers, name="augmentation")
+
+
+def _layers_of(augmentation: keras.Layer) -> list[keras.Layer]:
+    return list(augmentation.layers) if isinstance(augmentation, keras.Sequential) else [augmentation]
+
+
+def mixes_labels(policy) -> bool:
+    """Whether ``policy`` (a policy, a list of augmentation names, or a layer from :func:`build_augmentation`)
+    mixes labels (MixUp, CutMix): its training batches need one-hot labels and a categorical loss."""
+    if policy is None:
+        return False
+    if isinstance(policy, keras.Layer):
+        return any(isinstance(layer, _LABEL_MIXING_LAYERS) for layer in _layers_of(policy))
+    return not LABEL_MIXING.isdisjoint(resolve_policy(policy))
+
+
+def augment_batch(augmentation: keras.Layer | None, images, labels):
+    """``(images, labels)`` of one batch after ``augmentation`` (from :func:`build_augmentation`; None does nothing).
+
+    Image layers see the images; label-mixing layers (MixUp, CutMix) see both, as Keras's layers take them
+    (``{"images": ..., "labels": ...}``), so ``labels`` must then be one-hot (float, ``(batch, classes)``) and come
+    back mixed. Other labels pass through untouched.
+    """
+    if augmentation is None:
+        return images, labels
+    if not mixes_labels(augmentation):
+        return augmentation(images, training=True), labels
+    if len(labels.shape) != 2:
+        raise ValueError(f"MixUp and CutMix mix one-hot labels of shape (batch, classes); got shape {tuple(labels.shape)}")
+    for layer in _layers_of(augmentation):
+        if isinstance(layer, _LABEL_MIXING_LAYERS):
+            mixed = layer({"images": images, "labels": labels}, training=True)
+            images, labels = mixed["images"], mixed["labels"]
+        else:
+            images = layer(images, training=True)
+    return images, labels

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.augmentation import augment_batch, mixes_labels
 from benchmarks.datasets import Split, shown_list
 
 __all__ = ["make_dataset", "make_feature_dataset"]
@@ -77,8 +78,13 @@ def make_dataset(
     training: bool,
     augmentation=None,
     seed: int = 0,
+    num_classes: int | None = None,
 ) -> tf.data.Dataset:
     """Batches of (float32 pixels in [0, 255], int64 label).
+
+    With an augmentation that mixes labels (MixUp, CutMix: :func:`benchmarks.augmentation.mixes_labels`), the
+    training batches' labels are float32 one-hot vectors of ``num_classes`` (which it then needs), mixed as their
+    images are: a model trains on them with categorical cross-entropy. Evaluation batches keep int64 labels.
 
     Models carry their backbone's own input preprocessing as their first
     layer, so the pipeline (and a saved model) works on raw pixels.
@@ -94,9 +100,15 @@ def make_dataset(
     ds = ds.cache()
     ds = _shuffle_and_batch(ds, len(split), batch_size=batch_size, training=training, seed=seed)
     if training and augmentation is not None:
+        one_hot = mixes_labels(augmentation)
+        if one_hot and not num_classes:
+            raise ValueError("an augmentation that mixes labels (MixUp, CutMix) needs num_classes for one-hot labels")
+
         # One vectorised call per batch, not per image: the augmentation layers work on batches.
         def to_float_and_augment(x, y):
-            return augmentation(tf.cast(x, tf.float32), training=True), y
+            if one_hot:
+                y = tf.one_hot(y, num_classes, dtype=tf.float32)
+            return augment_batch(augmentation, tf.cast(x, tf.float32), y)
 
         ds = ds.map(to_float_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
     else:
