@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import keras
 
 __all__ = [
-    "AUGMENTATIONS", "GEOMETRIC", "LABEL_MIXING", "POLICIES", "RandomAffine", "SaltAndPepper", "augment_batch",
-    "build_augmentation", "mixes_labels", "resample_axis_aligned",
+    "AUGMENTATIONS", "GEOMETRIC", "LABEL_MIXING", "POLICIES", "LabelAccuracy", "RandomAffine", "SaltAndPepper",
+    "augment_batch", "build_augmentation", "label_cross_entropy", "mixes_labels", "resample_axis_aligned",
 ]
 
 
@@ -332,3 +332,36 @@ def augment_batch(augmentation: keras.Layer | None, images, labels):
         else:
             images = layer(images, training=True)
     return images, labels
+
+
+# The loss and accuracy of trials whose augmentation mixes labels (benchmarks.training), registered here with the
+# layers, where a process loading a checkpoint compiled with them imports them from.
+def _one_hot(y_true, y_pred) -> bool:
+    # One-hot (or mixed) labels have a class axis like the predictions; integer labels have none, or one of size 1.
+    return len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == y_pred.shape[-1] != 1
+
+
+@keras.saving.register_keras_serializable(package="transfer_search")
+def label_cross_entropy(y_true, y_pred):
+    """Categorical cross-entropy on one-hot or mixed labels (training batches of MixUp and CutMix), sparse categorical
+    cross-entropy on integer labels (their validation batches): the same loss, so ``val_loss`` is every trial's."""
+    if _one_hot(y_true, y_pred):
+        return keras.losses.categorical_crossentropy(y_true, y_pred)
+    return keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+
+def _label_accuracy(y_true, y_pred):
+    if _one_hot(y_true, y_pred):
+        y_true = keras.ops.argmax(y_true, axis=-1)  # a mixed label's larger share
+    return keras.metrics.sparse_categorical_accuracy(y_true, y_pred)
+
+
+@keras.saving.register_keras_serializable(package="transfer_search")
+class LabelAccuracy(keras.metrics.MeanMetricWrapper):
+    """Accuracy on integer labels, or on one-hot or mixed ones (the class with the larger share), as ``accuracy``."""
+
+    def __init__(self, name: str = "accuracy", dtype=None):
+        super().__init__(_label_accuracy, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}

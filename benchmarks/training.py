@@ -9,7 +9,7 @@ from typing import Any
 
 import keras
 
-from benchmarks.augmentation import build_augmentation, mixes_labels
+from benchmarks.augmentation import LabelAccuracy, build_augmentation, label_cross_entropy, mixes_labels
 from benchmarks.datasets import PreparedDataset
 from benchmarks.features import head_training_data, uses_feature_cache
 from benchmarks.models import backbone_of, build_model, set_unfrozen_layers
@@ -18,10 +18,7 @@ from benchmarks.settings import Phase, TrainSettings, plan_phases
 
 # TrainSettings, Phase and plan_phases live in benchmarks.settings (features.py needs them too: no import
 # cycle); they are still imported from here.
-__all__ = [
-    "LabelAccuracy", "NonFiniteLossError", "Phase", "ResumePoint", "TrainSettings", "label_cross_entropy", "plan_phases",
-    "train_trial",
-]
+__all__ = ["NonFiniteLossError", "Phase", "ResumePoint", "TrainSettings", "plan_phases", "train_trial"]
 
 EpochCallback = Callable[[dict[str, Any], keras.Model], None]
 
@@ -48,40 +45,10 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
     raise ValueError(f"unknown optimizer {name!r}; choose adam or adamw")
 
 
-def _one_hot(y_true, y_pred) -> bool:
-    # One-hot (or mixed) labels have a class axis like the predictions; integer labels have none, or one of size 1.
-    return len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == y_pred.shape[-1] != 1
-
-
-@keras.saving.register_keras_serializable(package="transfer_search")
-def label_cross_entropy(y_true, y_pred):
-    """Categorical cross-entropy on one-hot or mixed labels (training batches of MixUp and CutMix), sparse categorical
-    cross-entropy on integer labels (their validation batches): the same loss, so ``val_loss`` is every trial's."""
-    if _one_hot(y_true, y_pred):
-        return keras.losses.categorical_crossentropy(y_true, y_pred)
-    return keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
-
-
-def _label_accuracy(y_true, y_pred):
-    if _one_hot(y_true, y_pred):
-        y_true = keras.ops.argmax(y_true, axis=-1)  # a mixed label's larger share
-    return keras.metrics.sparse_categorical_accuracy(y_true, y_pred)
-
-
-@keras.saving.register_keras_serializable(package="transfer_search")
-class LabelAccuracy(keras.metrics.MeanMetricWrapper):
-    """Accuracy on integer labels, or on one-hot or mixed ones (the class with the larger share), as ``accuracy``."""
-
-    def __init__(self, name: str = "accuracy", dtype=None):
-        super().__init__(_label_accuracy, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
-
 def _loss_and_metrics(hparams: Mapping[str, Any]) -> dict[str, Any]:
     """Sparse categorical cross-entropy and accuracy; with MixUp or CutMix, whose training labels are one-hot and
-    mixed, categorical cross-entropy on those (and sparse on the integer validation labels), with the same accuracy."""
+    mixed, categorical cross-entropy on those (and sparse on the integer validation labels), with the same accuracy.
+    Both live in :mod:`benchmarks.augmentation`, which registers them for loading a checkpoint compiled with them."""
     if mixes_labels(hparams.get("augmentation", "none")):
         return {"loss": label_cross_entropy, "metrics": [LabelAccuracy()]}
     return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
@@ -138,8 +105,8 @@ def train_trial(
 
     Adam or AdamW on sparse categorical cross-entropy (the same loss as categorical
     cross-entropy on one-hot labels; with MixUp or CutMix the training labels are one-hot and mixed, and categorical
-    cross-entropy trains on them: :func:`label_cross_entropy`), the learning rate halved when validation loss
-    stalls, early stopping on validation loss. A pretrained backbone that stays frozen on unaugmented
+    cross-entropy trains on them: :func:`benchmarks.augmentation.label_cross_entropy`), the learning rate halved
+    when validation loss stalls, early stopping on validation loss. A pretrained backbone that stays frozen on unaugmented
     images runs once: the head trains on its cached features (:mod:`benchmarks.features`).
     ``resume`` continues a checkpointed trial from its next epoch (the returned history holds the new
     epochs only); within its phase it keeps the checkpoint's optimizer state and learning rate, while
