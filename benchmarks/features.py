@@ -24,6 +24,7 @@ import numpy as np
 
 from benchmarks.augmentation import resolve_policy
 from benchmarks.datasets import Split, default_cache_dir
+from benchmarks.hyperparameters import value
 from benchmarks.models import CUSTOM_CNN, get_backbone, resolve_weights
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def uses_feature_cache(hparams: Mapping[str, Any], settings: TrainSettings, phas
         return False  # a backbone without pretrained weights trains from scratch
     if any(phase.unfrozen_layers for phase in phases):
         return False
-    return resolve_policy(hparams.get("augmentation", "none")) == ()
+    return resolve_policy(value(hparams, "augmentation")) == ()
 
 
 def split_fingerprint(split: Split) -> str:

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from benchmarks.hyperparameters import value
 from benchmarks.models import CUSTOM_CNN
 
 __all__ = ["Phase", "TrainSettings", "plan_phases"]
@@ -47,8 +48,8 @@ def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Pha
     ``head_first=False`` (a recipe that fine-tunes from the start) makes it one ``finetune`` phase at the
     configured learning rate with the unfrozen layers training from the first epoch.
     """
-    lr = float(hparams["learning_rate"])
-    unfrozen = int(hparams.get("unfrozen_layers", 0) or 0)
+    lr = value(hparams, "learning_rate")
+    unfrozen = value(hparams, "unfrozen_layers")
     if hparams["backbone"] == CUSTOM_CNN or settings.weights is None or unfrozen == 0:
         return [Phase("train", settings.epochs, lr, 0)]
     if not hparams.get("head_first", True):

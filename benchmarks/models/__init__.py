@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmarks.errors import UserError
+from benchmarks.hyperparameters import value
 from benchmarks.models._family import CUSTOM_CNN, FAMILIES, FAMILY_LABELS, family, family_label
 from benchmarks.models._registry import Backbone, get_backbone, list_backbones, register_backbone
 
@@ -135,8 +136,8 @@ def _head(x, hparams: Mapping[str, Any], num_classes: int):
     head = hparams.get("head", "dense")
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
-    dropout = float(hparams.get("dropout", 0.0))
-    widths = [] if head == "linear" else list(hparams.get("head_layers") or [hparams.get("dense_units", 256)])
+    dropout = value(hparams, "dropout")
+    widths = [] if head == "linear" else list(hparams.get("head_layers") or [value(hparams, "dense_units")])
     for i, width in enumerate(widths):
         suffix = "" if i == 0 else f"_{i + 1}"  # the first block keeps the names a one-layer head always had
         x = keras.layers.Dense(int(width), activation="relu", name=f"dense{suffix}")(x)
@@ -173,7 +174,7 @@ def build_model(
     name = hparams["backbone"]
     inputs = keras.Input((image_size, image_size, 3), name="pixels")
     if name == CUSTOM_CNN:
-        x = _custom_cnn(inputs, int(hparams["depth"]), int(hparams["width"]), bool(hparams.get("conv_batchnorm", True)))
+        x = _custom_cnn(inputs, value(hparams, "depth"), value(hparams, "width"), bool(hparams.get("conv_batchnorm", True)))
     else:
         spec = get_backbone(name)
         resolved = resolve_weights(weights, name)
