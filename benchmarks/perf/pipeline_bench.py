@@ -15,6 +15,8 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("MobileNetV2 (from scratch), light augmentation", {"backbone": "mobilenet_v2", "augmentation": "light"}),
 ]
 TARGET = 0.95
+# Policies that are one Keras layer each (benchmarks.augmentation): a row each of their cost per batch.
+KERAS_POLICIES = ("randaugment", "erasing", "mixup", "cutmix")
 
 
 def _fit_seconds(model, dataset) -> float:
@@ -116,12 +118,44 @@ def augmentation_seconds(policy: str, *, image_size: int, batch_size: int, calls
     return seconds
 
 
+def policy_seconds(policy: str, *, image_size: int, batch_size: int, num_classes: int = 10,
+                   calls: int = 50) -> float:
+    """Seconds per batch of ``policy``'s augmentation alone, as the training pipeline applies it
+    (:func:`benchmarks.augmentation.augment_batch`: a policy that mixes labels mixes one-hot labels too). The median
+    of ``calls`` compiled calls on random pixels."""
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.augmentation import augment_batch, build_augmentation
+
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(0, 255, (batch_size, image_size, image_size, 3)), tf.float32)
+    labels = tf.one_hot(rng.integers(0, num_classes, batch_size), num_classes)
+    layer = build_augmentation(policy, image_size, 0)
+    step = tf.function(lambda x, y: augment_batch(layer, x, y))
+    step(images, labels)  # traces
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        tf.nest.map_structure(lambda t: t.numpy(), step(images, labels))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def run(data: PreparedDataset, *, image_size: int, batch_size: int, rounds: int, command: str) -> tuple[Section, dict]:
+    from benchmarks.augmentation import AUGMENTATIONS, mixes_labels, resolve_policy
+
     rows, raw = [], {}
     cost = raw["light_augmentation_s_per_batch"] = augmentation_seconds("light", image_size=image_size, batch_size=batch_size)
     rows.append(Row("light augmentation alone (flip, translation, zoom), ms per batch: as built (one separable "
                     "resampling) / one general affine warp / one Keras layer each",
                     f"{cost['fused'] * 1e3:.1f} / {cost['affine_warp'] * 1e3:.1f} / {cost['keras_layers'] * 1e3:.1f}"))
+    for policy in KERAS_POLICIES:
+        seconds = raw[f"{policy}_s_per_batch"] = policy_seconds(policy, image_size=image_size, batch_size=batch_size,
+                                                                num_classes=data.num_classes)
+        layers = ", ".join(f"keras.layers.{type(AUGMENTATIONS[n](image_size, 0)).__name__}" for n in resolve_policy(policy))
+        mixing = ", one-hot labels mixed too" if mixes_labels(policy) else ""
+        rows.append(Row(f"{policy} augmentation alone ({layers}{mixing}), ms per batch", f"{seconds * 1e3:.1f}"))
     for name, hparams in CONFIGS:
         m = measure(hparams, data, image_size=image_size, batch_size=batch_size, rounds=rounds)
         raw[hparams["backbone"] + "/" + hparams["augmentation"]] = m
