@@ -13,15 +13,16 @@ from pathlib import Path
 from benchmarks.perf import gpu_bench
 from benchmarks.perf.report import RESULTS, Section, load_average, machine, now, table, update_results
 
-ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu")
-CPU_ITEMS = ITEMS[:-1]  # the default: "gpu" needs a GPU, and runs on a GPU node by name
+ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu", "time-to-accuracy")
+# The default: "gpu" needs a GPU, and runs on a GPU node by name; "time-to-accuracy" takes an hour and a half here.
+CPU_ITEMS = ITEMS[:-2]
 SCALES = ("short", "small")  # the harness item's trial lengths
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
     p.add_argument("--only", default=",".join(CPU_ITEMS),
-                   help=f"comma-separated items out of {', '.join(ITEMS)} (default: all but gpu)")
+                   help=f"comma-separated items out of {', '.join(ITEMS)} (default: all but gpu and time-to-accuracy)")
     p.add_argument("--quick", action="store_true", help="tiny sizes on digits: checks that the benchmark runs, "
                    "numbers not representative (and not written to RESULTS.md unless --out is given)")
     p.add_argument("--dataset", default="cifar10", help="dataset of every item (default cifar10)")
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--e2e-args", default="", help="extra runners.search flags for the end-to-end searches")
     p.add_argument("--gpu-models", default=",".join(gpu_bench.MODELS),
                    help="models of the gpu item (default: all four)")
+    p.add_argument("--tta-samples", type=int, metavar="N",
+                   help="trials per search of the time-to-accuracy item (default: the small budget's 16, about 90 "
+                        "minutes for both searches on 2 cores; fewer runs shorter, and the table says which ran)")
     p.add_argument("--gpu-raw", help="the gpu item's figures as JSON: read first (what it holds is not measured again), "
                    "written after every measurement (default WORKDIR/gpu.json)")
     return p
@@ -67,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     scale_names, unknown = _names(args.harness_scales, SCALES, required=True)
     if unknown:
         print(f"error: unknown --harness-scales {', '.join(unknown)}; choose from {', '.join(SCALES)}", file=sys.stderr)
+        return 2
+    if args.tta_samples is not None and args.tta_samples < 1:
+        print(f"error: --tta-samples must be at least 1, not {args.tta_samples}", file=sys.stderr)
         return 2
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if set(items) - {"gpu"} or backend == "tensorflow":
@@ -163,6 +170,25 @@ def main(argv: list[str] | None = None) -> int:
         section, raw["e2e"] = search_bench.end_to_end(
             searches=[("custom CNN", [*common, "--space", "custom_cnn"]), ("backbones", [*common, "--space", "transfer"])],
             dataset=dataset, workdir=workdir, command=command, setup=setup, notes=[])
+        done(section, load)
+
+    if "time-to-accuracy" in items:
+        from benchmarks.perf import time_to_accuracy
+        from runners.budgets import get_budget
+
+        load = load_average()
+        # Quick: digits (8 px images, so the custom CNN's 16 px) against the smoke budget's 32 px, 1 epoch a trial.
+        budget = get_budget("smoke" if quick else "small")
+        samples = args.tta_samples or (2 if quick else budget.num_samples)
+        if quick:
+            scale = f"quick: {samples} trials of 1 epoch per search on digits, `--budget smoke`; not representative"
+        elif samples == budget.num_samples:
+            scale = f"full: {samples} trials per search (the `{budget.name}` budget's)"
+        else:
+            scale = f"reduced: {samples} trials per search (`--tta-samples {samples}`; the full item runs {budget.num_samples})"
+        section, raw["time-to-accuracy"] = time_to_accuracy.run(
+            dataset=dataset, data_dir=data_dir, budget=budget.name, samples=samples,
+            extra=["--epochs", "1"] if quick else [], scale=scale, workdir=workdir, command=command)
         done(section, load)
 
     if "gpu" in items:

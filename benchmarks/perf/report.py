@@ -36,7 +36,7 @@ class Row:
 
 @dataclasses.dataclass
 class Section:
-    key: str  # pipeline, harness, cache, asha, e2e, gpu
+    key: str  # pipeline, harness, cache, asha, e2e, gpu, time-to-accuracy
     title: str
     command: str
     setup: str  # what was measured, in a sentence or two
@@ -137,7 +137,7 @@ def render(section: Section) -> str:
     return "\n".join(lines)
 
 
-ORDER = ("pipeline", "harness", "cache", "asha", "e2e", "gpu")
+ORDER = ("pipeline", "harness", "cache", "asha", "e2e", "gpu", "time-to-accuracy")
 
 
 def update_results(sections: list[Section], path: Path = RESULTS) -> Path:

@@ -25,6 +25,7 @@ class SearchRun:
     wall_s: float
     trials: list[dict[str, Any]]
     summary: dict[str, Any]
+    started: float = float("nan")  # the command's start, ``time.time()``: trials' finished_at are read against it
 
     @property
     def epochs(self) -> int:
@@ -46,7 +47,7 @@ def _env() -> dict[str, str]:
 def run_search(args: list[str], name: str, results: Path, log: Path) -> SearchRun:
     """Run ``python -m runners.search ARGS`` as a user would; fail loudly if it fails."""
     command = [sys.executable, "-m", "runners.search", *args, "--results", str(results), "--name", name]
-    start = time.perf_counter()
+    started, start = time.time(), time.perf_counter()
     with open(log, "w") as out:
         done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=_env())
     wall = time.perf_counter() - start
@@ -55,12 +56,13 @@ def run_search(args: list[str], name: str, results: Path, log: Path) -> SearchRu
     with sqlite3.connect(results / "leaderboard.db") as db:
         db.row_factory = sqlite3.Row
         rows = db.execute(
-            "select trial_id, status, epochs, val_accuracy, config, backbone, started_at from trials where run_name = ?",
+            "select trial_id, status, epochs, val_accuracy, config, backbone, started_at, finished_at, image_size "
+            "from trials where run_name = ?",
             (name,),
         ).fetchall()
     trials = [{**dict(r), "config": json.loads(r["config"]) if r["config"] else None} for r in rows]
     summary = json.loads((results / "models" / name / "summary.json").read_text())
-    return SearchRun(name, command, wall, trials, summary)
+    return SearchRun(name, command, wall, trials, summary, started)
 
 
 def in_start_order(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:

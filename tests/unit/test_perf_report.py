@@ -47,7 +47,7 @@ def test_an_unknown_item_is_a_one_line_error(tmp_path):
 
     result = run_cli("benchmarks.perf", "--only", "pipline", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: unknown item(s) pipline; choose from pipeline, harness, cache, asha, e2e, gpu"
+    assert result.stderr.strip() == "error: unknown item(s) pipline; choose from pipeline, harness, cache, asha, e2e, gpu, time-to-accuracy"
     result = run_cli("benchmarks.perf", "--only", "harness", "--harness-scales", "short,tiny", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: unknown --harness-scales tiny; choose from short, small"
