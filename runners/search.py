@@ -11,7 +11,9 @@ trial in the results database -> each family's finalist trained again with new s
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
 import sys
 import time
 import uuid
@@ -148,7 +150,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     from runners.run import RunRecord
     from runners.store import ResultsStore
     from runners.study import open_storage
-    from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
+    from runners.tuning import arm_sigterm_fallback, fit_concurrency, make_sampler, make_trainable, start_ray
     from search_spaces import get_space
 
     budget = get_budget(options.budget)
@@ -218,6 +220,7 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     else:
         store.update_run(run.run_id, status="running", finished_at=None)
         _print_resume_state(store, options, run.run_id)
+    arm_sigterm_fallback(functools.partial(_end_interrupted, store, run.run_id, options))
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
                              patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed,
                              steps_per_execution=options.steps_per_execution)
@@ -260,6 +263,13 @@ def _check_resumable(store, resume: SavedRun, path: str) -> None:
     if not tune.Tuner.can_restore(path):
         raise UserError(f"run {resume.options.name!r} stopped before Ray saved any state in {path}; "
                         "start it again without --resume (and another --name)")
+
+
+def _end_interrupted(store, run_id: str, options: SearchOptions) -> None:
+    """A SIGTERM'd search whose Ray went down with it: record it as interrupted, say how to resume, exit now."""
+    mark_ended(store, run_id, "interrupted")
+    print(f"error: interrupted; continue it with: {resume_command(options)}", file=sys.stderr, flush=True)
+    os._exit(130)
 
 
 def _print_resume_state(store, options: SearchOptions, run_id: str) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "make_sampler",
            "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
-           "stop_on_sigterm_like_ctrl_c"]
+           "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback"]
 
 #: What every trial is ranked by: the best epoch's validation accuracy so far (reported every epoch).
 METRIC = "best_val_accuracy"
@@ -106,13 +106,26 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
               flush=True)
 
 
+#: Seconds a SIGTERM'd search gets to stop the way Ctrl-C stops it before it is ended where it stands.
+SIGTERM_GRACE_S = 10.0
+_on_stuck: list = []  # what ends a search that SIGTERM could not stop gracefully (see arm_sigterm_fallback)
+
+
 def stop_on_sigterm_like_ctrl_c() -> None:
     """SIGTERM (a job scheduler's kill, ``timeout``) stops the search the way Ctrl-C does: Ray Tune saves its
-    state and ends the trials, the run is marked interrupted and the resume command printed."""
+    state and ends the trials, the run is marked interrupted and the resume command printed.
+
+    ``timeout`` and many schedulers signal the whole process group, Ray's own processes with it; the search
+    then cannot stop gracefully (its Ray is gone), so after :data:`SIGTERM_GRACE_S` the fallback armed by
+    :func:`arm_sigterm_fallback` marks the run interrupted, prints the resume command and exits: Ray's saved
+    experiment state (written after every checkpoint) is what ``--resume`` continues from, as after a kill.
+    """
     import signal
     import threading
 
     def handler(signum, frame):
+        if _on_stuck:
+            threading.Timer(SIGTERM_GRACE_S, _on_stuck[-1]).start()
         ctrl_c = signal.getsignal(signal.SIGINT)
         if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
             ctrl_c(signal.SIGINT, frame)  # Ray Tune's own: stop gracefully, save the experiment
@@ -121,6 +134,11 @@ def stop_on_sigterm_like_ctrl_c() -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
+
+
+def arm_sigterm_fallback(end_run) -> None:
+    """``end_run()`` ends the process if a SIGTERM'd search has not stopped within :data:`SIGTERM_GRACE_S`."""
+    _on_stuck[:] = [end_run]
 
 
 def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
