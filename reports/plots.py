@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from benchmarks.models import FAMILIES, family_label
 from reports.formatting import fmt_params
@@ -28,6 +28,7 @@ __all__ = [
     "category",
     "family_order",
     "family_palette",
+    "log_count_axis",
     "save",
     "short",
     "si_count",
@@ -101,3 +102,10 @@ def category(value: object) -> str:
     """A number as a category label: ``32``, ``0.5``."""
     number = float(value)  # type: ignore[arg-type]
     return f"{int(number)}" if number.is_integer() else f"{number:g}"
+
+
+def log_count_axis(ax) -> None:
+    """A log-scaled x axis of counts (parameters), labelled 10k, 2.5M, ..."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: si_count(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())

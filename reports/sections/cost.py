@@ -8,7 +8,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from reports import plots
 from reports.document import Section
@@ -41,9 +40,7 @@ def cost_plot(trials: pd.DataFrame, dataset: str, path: str | os.PathLike) -> Pa
             alpha=0.8, legend=index == len(panels) - 1, ax=ax,
         )  # fmt: skip
         if column == "params" and (subset[column] > 0).all():
-            ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: plots.si_count(v)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            plots.log_count_axis(ax)
         ax.set_xlabel(label)
         ax.set_ylabel("validation accuracy")
         ax.yaxis.set_major_formatter(plots.PERCENT)

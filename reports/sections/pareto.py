@@ -15,7 +15,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from benchmarks.pareto import pareto_front
 from reports import plots
@@ -89,9 +88,7 @@ def pareto_plot(frame: pd.DataFrame, dataset: str, path: str | os.PathLike) -> P
                 ax.scatter(marked[column], marked["val_accuracy"], facecolors="none", edgecolors="black",
                            marker=marker, s=150 if marker == "*" else 90, linewidths=1.2, label=name, zorder=5)
         if log and (data[column] > 0).all():
-            ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: plots.si_count(v)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            plots.log_count_axis(ax)
         ax.set_xlabel(label)
         ax.set_ylabel("validation accuracy")
         ax.yaxis.set_major_formatter(plots.PERCENT)
