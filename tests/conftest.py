@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 from fake_results import BEANS, DIGITS, FakeResults, populate_finalists, populate_rich
 
+from reports.data import load_results
+
 # --------------------------------------------------------------------------- reports: fake results databases
 # Realistic rows written through runners.store.ResultsStore (tests/fake_results.py), so that report tests never
 # need a real search.
@@ -73,3 +75,21 @@ def image_folder(tmp_path: Path) -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
     """Archives extract into a per-session cache, never the user's."""
     monkeypatch.setenv("TRANSFER_SEARCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory, report_fakes):
+    """The two-dataset scenario, loaded (no report built)."""
+    fake = report_fakes.populate_rich(report_fakes.FakeResults(tmp_path_factory.mktemp("db") / "leaderboard.db"))
+    return load_results(fake.url)
+
+
+@pytest.fixture(scope="module")
+def finalists(finalists_report):
+    """The repeated-finalists scenario (tests/conftest.py: populate_finalists), loaded and reported."""
+    out = finalists_report.out
+    return SimpleNamespace(
+        data=load_results(finalists_report.url),
+        markdown=(out / "leaderboard.md").read_text(),
+        page=(out / "index.html").read_text(),
+    )

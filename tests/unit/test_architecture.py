@@ -26,13 +26,6 @@ MAX_LINES = 400
 # shrinking cycle passes), any other fails. None today; keep it so.
 KNOWN_CYCLES: tuple[frozenset[str], ...] = ()
 
-# Files over MAX_LINES that other engineers are shrinking now. Any other long file fails the test.
-# TODO(issue 18): shrink these under MAX_LINES and empty this list.
-KNOWN_LONG_FILES: tuple[str, ...] = (
-    "reports/compose.py",
-    "reports/tables.py",
-    "tests/unit/test_reports.py",
-)
 
 
 def _module_name(path: Path) -> str:
@@ -218,14 +211,6 @@ def test_the_ml_core_imports_neither_runners_nor_the_speed_tooling():
         "benchmarks.perf:\n" + "\n".join(problems)
 
 
-def test_no_new_file_over_400_lines():
-    over = long_files(python_files())
-    unexpected = {path: n for path, n in over.items() if path not in KNOWN_LONG_FILES}
-    assert not unexpected, f"files over {MAX_LINES} lines: " + ", ".join(f"{p} ({n})" for p, n in unexpected.items())
-
-
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason=f"issue 18: over {MAX_LINES} lines, being shrunk: {', '.join(KNOWN_LONG_FILES)}")
 def test_no_file_over_400_lines():
     over = long_files(python_files())
     assert not over, f"files over {MAX_LINES} lines: " + ", ".join(f"{p} ({n})" for p, n in over.items())
