@@ -23,7 +23,8 @@ class RankedOptunaSearch(OptunaSearch):
     - A trial the scheduler stopped (ASHA: its last report is not ``final``) is told as PRUNED. Optuna's samplers
       know that state: it is what Optuna's own pruners produce, and TPE ranks pruned trials after every
       completed one (the further a trial got, the better), using the last intermediate value. Telling it
-      COMPLETE would rank a two-epoch value among finished trials as if it were a finished trial's.
+      COMPLETE would rank a two-epoch value among finished trials as if it were a finished trial's. Its last
+      report, the one that made ASHA stop it, reaches the searcher only at completion: it is reported there.
     - A trial that raised (its last report carries ``trial_error``) is told as FAIL, not as a value.
     - Two objectives (``metric`` a list: ``best_val_accuracy`` and a cost, ``runners.objectives``): Optuna keeps no
       intermediate values then (Ray's searcher reports none), and the trial is told both values of its last report;
@@ -40,7 +41,14 @@ class RankedOptunaSearch(OptunaSearch):
         if result and TRIAL_ERROR in result:
             result, error = None, True
         elif result and not result.get("final"):
-            result = None  # PRUNED: Optuna takes the last intermediate value
+            # PRUNED, valued at its last intermediate value. Ray hands the result that made the scheduler stop the
+            # trial to on_trial_complete only, never to on_trial_result: report it here, or Optuna would value the
+            # trial at the epoch before.
+            ot_trial = self._ot_trials.get(trial_id)
+            step, value = result.get("training_iteration"), result.get(self.metric)
+            if ot_trial is not None and step is not None and _finite(value) and not isinstance(self.metric, list):
+                ot_trial.report(value, step)
+            result = None
         elif result and isinstance(self.metric, list) and not all(_finite(result.get(m)) for m in self.metric):
             result, error = None, True
         super().on_trial_complete(trial_id, result, error)

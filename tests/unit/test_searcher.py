@@ -19,15 +19,19 @@ def _searcher() -> RankedOptunaSearch:
     return RankedOptunaSearch(space=space, metric=METRIC, mode="max", sampler=optuna.samplers.RandomSampler(seed=0))
 
 
-def _epochs(searcher: RankedOptunaSearch, trial_id: str, val_accuracies: list[float], final: bool) -> dict:
-    """Report one result per epoch the way runners.trainable does; return the last one."""
+def _epochs(searcher: RankedOptunaSearch, trial_id: str, val_accuracies: list[float], final: bool,
+            stopped: bool = False) -> dict:
+    """Report one result per epoch the way runners.trainable does, through the searcher as Ray's controller does;
+    return the last one. With ``stopped``, the last result is the one that made the scheduler stop the trial:
+    Ray gives it to ``on_trial_complete`` only, never to ``on_trial_result``."""
     best = -1.0
     result = {}
     for epoch, value in enumerate(val_accuracies, start=1):
         best = max(best, value)
         result = {"val_accuracy": value, METRIC: best, "training_iteration": epoch,
                   "final": final and epoch == len(val_accuracies)}
-        searcher.on_trial_result(trial_id, result)
+        if not (stopped and epoch == len(val_accuracies)):
+            searcher.on_trial_result(trial_id, result)
     return result
 
 
@@ -49,12 +53,12 @@ def test_a_trial_whose_last_epoch_is_worse_reaches_optuna_with_its_best_epoch():
 def test_a_trial_the_scheduler_stopped_is_pruned_with_its_best_value_so_far():
     searcher = _searcher()
     searcher.suggest("t1")
-    last = _epochs(searcher, "t1", [0.55, 0.50], final=False)
+    last = _epochs(searcher, "t1", [0.10, 0.55], final=False, stopped=True)  # ASHA stops it on epoch 2's result
     searcher.on_trial_complete("t1", last)
     trial = _study_trial(searcher, 0)
     assert trial.state == optuna.trial.TrialState.PRUNED
-    assert trial.value == pytest.approx(0.55)  # Optuna keeps the last intermediate value: the best so far
-    assert trial.intermediate_values == {1: 0.55, 2: 0.55}
+    assert trial.value == pytest.approx(0.55)  # the best epoch, from the result that stopped it
+    assert trial.intermediate_values == {1: 0.10, 2: 0.55}
 
 
 def test_a_trial_that_raised_fails_instead_of_reporting_nan():
