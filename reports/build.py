@@ -9,26 +9,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from benchmarks.errors import UserError
+from runners.cli import OneLineParser
 
 __all__ = ["build_report", "main", "parser"]
 
 DEFAULT_RESULTS = "results"
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line: ``error: <message>`` (exit code 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        """Exit with code 2 and the message on one line."""
-        self.exit(2, f"error: {' '.join(message.split())} (see --help)\n")
-
-
 def parser() -> argparse.ArgumentParser:
     """The command-line parser of ``python -m reports.build``."""
-    cli = _OneLineParser(
+    cli = OneLineParser(
         prog="python -m reports.build",
         description="Write leaderboard.md and index.html (with plots under plots/) from the results database.",
     )

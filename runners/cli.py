@@ -18,7 +18,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (and exit 2), not usage plus error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
+        self.exit(2, f"error: {' '.join(message.split())} (see --help)\n")
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):

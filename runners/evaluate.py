@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import numpy as np
 
 from benchmarks.datasets import PreparedDataset
 from benchmarks.metrics import classification_metrics
-from runners.trainable import CHECKPOINT_MODEL
 
 
 def evaluate_model(model, data: PreparedDataset, image_size: int | None = None, batch_size: int = 256) -> dict[str, Any]:
@@ -30,13 +28,10 @@ def evaluate_model(model, data: PreparedDataset, image_size: int | None = None, 
 
 
 def load_checkpoint_model(checkpoint):
-    import keras
+    """The model a trial's checkpoint holds (see :func:`runners.trainable.load_checkpoint` for its metrics too)."""
+    from runners.trainable import load_checkpoint
 
-    import benchmarks.augmentation  # noqa: F401  (registers custom layers for loading)
-    import benchmarks.models._layers  # noqa: F401
-
-    with checkpoint.as_directory() as directory:
-        return keras.models.load_model(os.path.join(directory, CHECKPOINT_MODEL))
+    return load_checkpoint(checkpoint)[0]
 
 
 def save_best(model, out_dir: Path, summary: dict[str, Any]) -> Path:
