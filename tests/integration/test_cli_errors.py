@@ -50,7 +50,7 @@ CASES = {
     "no-recipe": (lambda t: ["--space", "reference"], "no reference recipe for dataset 'digits'"),
     "zero-samples": (lambda t: ["--num-samples", "0"], "--num-samples must be at least 1"),
     "missing-weights": (lambda t: ["--weights", str(t / "w.h5")], "is not 'imagenet', 'none'"),
-    "bad-db": (lambda t: ["--db", "nosuchdb://x"], "cannot open results database"),
+    "bad-db": (lambda t: ["--weights", "none", "--db", "nosuchdb://x"], "cannot open results database"),
     "bad-name": (lambda t: ["--name", "no spaces please"], "may only use letters"),
     "offline-imagenet": (lambda t: ["--space", "transfer"], "imagenet weights for .*--weights none"),
     "bad-precision": (lambda t: ["--precision", "half"], "invalid choice: 'half'"),

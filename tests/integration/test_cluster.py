@@ -18,7 +18,7 @@ from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 
-STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "--scheduler", "fifo",
+STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "--scheduler", "fifo", "--repeats", "0",
           "--max-concurrent", "2"]
 
 
