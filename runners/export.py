@@ -212,7 +212,7 @@ def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, s
             continue
         try:
             model = load_checkpoint_model(by_id[trial_id].get_best_checkpoint("val_accuracy", "max"))
-            test = evaluate_model(model, data, options.image_size)
+            test = evaluate_model(model, data)  # at the model's own size: the custom CNN may train smaller
             stem = out_dir / f"finalist-{trial_id}"
             model.save(f"{stem}.keras")
             targets.append(ExportTarget(trial_id, "finalist", model, test, stem))
@@ -223,7 +223,8 @@ def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, s
         if target.role == "finalist":
             print(f"exporting finalist trial {target.trial_id} ({finalist_label(finalists, target.trial_id)}) ...",
                   flush=True)
-        entries.extend(export_model(target, formats, data, options.image_size,
+        # Each model at the size it trained at (benchmarks.resolution): its input layer says which.
+        entries.extend(export_model(target, formats, data, int(target.model.input_shape[1]),
                                     say=lambda line: print(line, flush=True)))
     for entry in entries:
         store.record_export({**entry, "run_id": run.run_id, "run_name": run.run_name})
