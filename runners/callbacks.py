@@ -19,7 +19,7 @@ from benchmarks.hyperparameters import describe
 from benchmarks.models import family
 from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord, trial_role
 from runners.store import HYPERPARAMETERS, ResultsStore, now
-from runners.trainable import TRIAL_ERROR
+from runners.trainable import COST_KEYS, TRIAL_ERROR
 
 _ERROR_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception|Interrupt)): (.+)$")
 
@@ -215,6 +215,8 @@ class TrialRecorder(Callback):
             "worker_pid": last.get("pid"),
             "peak_rss_mb": max((h["peak_rss_mb"] for h in [*history, last] if h.get("peak_rss_mb")), default=None),
             "worker_failures": int(getattr(trial.run_metadata, "num_failures", 0) or 0),
+            # The cost a trial measured for a two-objective search (runners.trainable), carried by every report.
+            **{k: last.get(k) for k in COST_KEYS if last.get(k) is not None},
             **{k: _column_value(config.get(k)) for k in HYPERPARAMETERS},
             "config": config,
             "history": history,

@@ -286,8 +286,7 @@ def _print_resume_state(store, options: SearchOptions, run_id: str) -> None:
 def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started: float,
             restore: bool = False, callbacks: list | None = None):
     """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
-    from runners.callbacks import ProgressPrinter
-    from runners.recorder import CostRecorder
+    from runners.callbacks import ProgressPrinter, TrialRecorder
     from runners.resume import experiment_path
     from runners.tuning import make_scheduler, restore_tuner, run_tuner, search_algorithm
 
@@ -301,7 +300,7 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
             "weights": run.weights, "objective": options.objective}),
         scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
         num_samples=options.num_samples, max_concurrent=max_concurrent,
-        callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), CostRecorder(store, run),
+        callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), TrialRecorder(store, run),
                    *(callbacks or [])],
     )
 

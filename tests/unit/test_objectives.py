@@ -129,14 +129,14 @@ def test_a_trial_measures_its_cost_params_latency_and_flops():
 
 
 def test_the_recorder_writes_the_cost_columns(tmp_path):
-    from runners.recorder import CostRecorder
+    from runners.callbacks import TrialRecorder
     from runners.run import RunRecord
     from runners.store import ResultsStore
 
     store = ResultsStore(f"sqlite:///{tmp_path}/r.db")
     run = RunRecord(run_id="r1", run_name="mo", dataset="digits", space="default", budget="smoke", image_size=32,
                     weights="none", seed=0)
-    recorder = CostRecorder(store, run)
+    recorder = TrialRecorder(store, run)
 
     def trial(trial_id: str, last: dict) -> SimpleNamespace:
         return SimpleNamespace(trial_id=trial_id, config={"backbone": "custom_cnn", "learning_rate": 1e-3},
@@ -150,7 +150,7 @@ def test_the_recorder_writes_the_cost_columns(tmp_path):
     assert rows.loc["t1", "latency_ms"] == pytest.approx(2.5) and rows.loc["t1", "params"] == 1234
     assert rows.loc["t2", "flops"] == 98765 and math.isnan(rows.loc["t2", "latency_ms"])
     assert math.isnan(rows.loc["t3", "latency_ms"]) and rows.loc["t3", "status"] == "completed"
-    assert recorder.costs == {} and recorder.pending == {}
+    assert recorder.pending == {}
 
 
 def test_the_runs_study_is_created_with_both_directions(tmp_path):
