@@ -327,7 +327,7 @@ def _repeat_finalists(options, grid, trainable, store, run, max_concurrent, data
 
 
 def main(argv: list[str] | None = None) -> int:
-    from runners.tuning import stop_on_sigterm_like_ctrl_c
+    from runners.tuning import disarm_sigterm_fallback, stop_on_sigterm_like_ctrl_c
 
     args = build_parser().parse_args(argv)
     quiet(args.verbose)  # before the list commands too: they import Keras through the spaces
@@ -358,12 +358,16 @@ def main(argv: list[str] | None = None) -> int:
             options = options_from_args(args)
             run_search(options)
     except UserError as error:
+        disarm_sigterm_fallback()
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (Interrupted, KeyboardInterrupt):
+        disarm_sigterm_fallback()  # stopped by itself: the fallback must not say it again
         how = "" if options is None else f"; continue it with: {resume_command(options)}"
         print(f"error: interrupted{how}", file=sys.stderr)
         return 130
+    finally:
+        disarm_sigterm_fallback()
     return 0
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "make_sampler",
            "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
-           "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback"]
+           "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback", "disarm_sigterm_fallback"]
 
 #: What every trial is ranked by: the best epoch's validation accuracy so far (reported every epoch).
 METRIC = "best_val_accuracy"
@@ -109,6 +109,7 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
 #: Seconds a SIGTERM'd search gets to stop the way Ctrl-C stops it before it is ended where it stands.
 SIGTERM_GRACE_S = 10.0
 _on_stuck: list = []  # what ends a search that SIGTERM could not stop gracefully (see arm_sigterm_fallback)
+_timers: list = []  # the pending fallback, cancelled once the search has stopped by itself
 
 
 def stop_on_sigterm_like_ctrl_c() -> None:
@@ -124,8 +125,11 @@ def stop_on_sigterm_like_ctrl_c() -> None:
     import threading
 
     def handler(signum, frame):
-        if _on_stuck:
-            threading.Timer(SIGTERM_GRACE_S, _on_stuck[-1]).start()
+        if _on_stuck and not _timers:
+            timer = threading.Timer(SIGTERM_GRACE_S, _on_stuck[-1])
+            timer.daemon = True  # never what keeps a finished process alive
+            _timers.append(timer)
+            timer.start()
         ctrl_c = signal.getsignal(signal.SIGINT)
         if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
             ctrl_c(signal.SIGINT, frame)  # Ray Tune's own: stop gracefully, save the experiment
@@ -139,6 +143,13 @@ def stop_on_sigterm_like_ctrl_c() -> None:
 def arm_sigterm_fallback(end_run) -> None:
     """``end_run()`` ends the process if a SIGTERM'd search has not stopped within :data:`SIGTERM_GRACE_S`."""
     _on_stuck[:] = [end_run]
+
+
+def disarm_sigterm_fallback() -> None:
+    """The search stopped by itself (finished, failed, or interrupted and said so): no fallback any more."""
+    _on_stuck.clear()
+    while _timers:
+        _timers.pop().cancel()
 
 
 def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
