@@ -1,14 +1,20 @@
-"""tfds names: a malformed name, or an unknown version, config or option, is a one-line error that says the fix.
+"""tfds names: a malformed name, or an unknown version, config or option, is a one-line error that says the fix;
+a dataset that is not prepared and whose download hosts do not answer is one too, within seconds.
 
-No test here reads tfds data or reaches the network: the builders fail before anything is prepared.
+No test here reads tfds data or reaches the network: the builders fail before anything is prepared, and the
+connection check and tfds's download are replaced.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import pytest
 import tensorflow_datasets as tfds
 
-from benchmarks.datasets import load_dataset
+from benchmarks.datasets import _tfds, load_dataset
 from benchmarks.errors import UserError
 
 CASES = {
@@ -50,3 +56,153 @@ def test_a_good_version_still_loads():
     with tfds.testing.mock_data(num_examples=60):
         data = load_dataset("cifar10:3.0.2", validation_fraction=0.2)
     assert data.num_classes == 10 and len(data.validation) == 12
+
+
+# --------------------------------------------------------------------------- not prepared, no network
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+
+
+class Stop(Exception):
+    """Raised instead of a real download."""
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """tfds's download replaced: each call is recorded (dataset, data dir) and stops there."""
+    calls = []
+
+    def download_and_prepare(self, *args, **kwargs):
+        calls.append((self.name, str(self.data_dir_root)))
+        raise Stop("no download in tests")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", download_and_prepare)
+    return calls
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    """The connection check replaced: ``connections.error`` (an OSError or None) is what every attempt gives."""
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    class Connections(list):
+        error: OSError | None = OSError(-2, "Name or service not known")
+
+    tried = Connections()
+
+    def connect(host, port, timeout):
+        tried.append((host, port))
+        if tried.error is not None:
+            raise tried.error
+
+    monkeypatch.setattr(_tfds, "connect", connect)
+    return tried
+
+
+def test_no_network_is_a_one_line_error_at_once_naming_the_folder_host_and_fix(
+    tmp_path, monkeypatch, downloads, connections
+):
+    monkeypatch.chdir(tmp_path)  # a relative --data-dir is the user's folder, resolved here
+    started = time.monotonic()
+    with pytest.raises(UserError) as caught:
+        load_dataset("cifar10", data_dir="tfds-data")
+    assert time.monotonic() - started < 2
+    message = str(caught.value)
+    folder = os.path.join(str(tmp_path), "tfds-data")
+    assert "\n" not in message
+    assert f"tfds dataset 'cifar10' is not prepared in {folder}" in message
+    assert "could not connect to www.cs.toronto.edu:443 ([Errno -2] Name or service not known)" in message
+    assert (
+        "tfds.builder('cifar10', data_dir=" + repr(folder) + ").download_and_prepare()" in message
+        and message.endswith(f"--data-dir {folder}")
+    )
+    assert connections == [("www.cs.toronto.edu", 443)]
+    assert downloads == [], "no download may start when no host answers"
+    assert not os.path.exists(folder), "a failed check leaves no folder behind"
+
+
+def test_the_suggested_command_prepares_that_folder(tmp_path, downloads, connections):
+    """The command the error gives is real tfds: run as written, it prepares the dataset in the folder it names."""
+    import re
+
+    with pytest.raises(UserError) as caught:
+        load_dataset("cifar10:3.0.2", data_dir=str(tmp_path))
+    command = re.search(r'python -c "([^"]+)"', str(caught.value)).group(1)
+    with pytest.raises(Stop):
+        exec(command, {})
+    assert downloads == [("cifar10", str(tmp_path))]
+
+
+def test_a_timeout_says_so(tmp_path, downloads, connections):
+    connections.error = TimeoutError("timed out")
+    with pytest.raises(UserError, match=r"could not connect to www\.cs\.toronto\.edu:443 \(timed out\)"):
+        load_dataset("cifar10:3.0.2", data_dir=str(tmp_path))
+    assert downloads == []
+
+
+def test_a_host_that_answers_lets_tfds_download(tmp_path, downloads, connections):
+    connections.error = None
+    with pytest.raises(UserError, match=r"could not prepare tfds dataset 'cifar10' \(Stop: no download in tests\)"):
+        load_dataset("cifar10", data_dir=str(tmp_path))
+    assert connections == [("www.cs.toronto.edu", 443)] and downloads == [("cifar10", str(tmp_path))]
+
+
+def test_a_cached_download_needs_no_network(tmp_path, downloads, connections):
+    from tensorflow_datasets.core.download import resource
+
+    builder = tfds.builder("cifar10", data_dir=str(tmp_path))
+    cached = tmp_path / "downloads" / resource.get_dl_fname(CIFAR10_URL, builder.url_infos[CIFAR10_URL].checksum)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"archive")
+    resource.get_info_path(cached).write_text("{}")
+    with pytest.raises(UserError, match="could not prepare"):
+        load_dataset("cifar10", data_dir=str(tmp_path))
+    assert connections == [] and downloads == [("cifar10", str(tmp_path))]
+
+
+def test_without_download_urls_tfds_decides_as_before(tmp_path, monkeypatch, downloads, connections):
+    """Manual-download datasets and datasets without checksums have no hosts to try."""
+    monkeypatch.setattr(tfds.builder_cls("cifar10"), "url_infos", None)
+    with pytest.raises(UserError, match="could not prepare"):
+        load_dataset("cifar10", data_dir=str(tmp_path))
+    assert connections == [] and downloads == [("cifar10", str(tmp_path))]
+
+
+def test_a_proxy_is_what_gets_tried(monkeypatch):
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("no_proxy", "")
+    assert _tfds._address(CIFAR10_URL) == ("proxy.example", 3128)
+    monkeypatch.delenv("https_proxy")
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    assert _tfds._address(CIFAR10_URL) == ("www.cs.toronto.edu", 443)
+    assert _tfds._address("http://example.org:8080/x.zip") == ("example.org", 8080)
+    assert _tfds._address("gs://bucket/x.zip") is None
+
+
+def test_the_first_host_that_answers_wins(monkeypatch):
+    release = threading.Event()
+
+    def connect(host, port, timeout):
+        if host == "slow.example":
+            release.wait(timeout)
+            raise OSError("timed out")
+
+    monkeypatch.setattr(_tfds, "connect", connect)
+    started = time.monotonic()
+    try:
+        assert _tfds.unreachable([("slow.example", 443), ("fast.example", 443)], timeout=5) is None
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1
+
+
+def test_every_host_is_named_when_none_answers(monkeypatch):
+    def connect(host, port, timeout):
+        raise ConnectionRefusedError(111, "Connection refused") if host == "a.example" else OSError("no route")
+
+    monkeypatch.setattr(_tfds, "connect", connect)
+    assert _tfds.unreachable([("a.example", 443), ("b.example", 80)]) == (
+        "a.example:443 ([Errno 111] Connection refused); b.example:80 (no route)"
+    )
+    many = [(f"h{i}.example", 443) for i in range(5)]
+    assert _tfds.unreachable(many).endswith("h2.example:443 (no route) and 2 more")
