@@ -12,6 +12,7 @@ import keras
 from benchmarks.augmentation import LabelAccuracy, build_augmentation, label_cross_entropy, mixes_labels
 from benchmarks.datasets import PreparedDataset
 from benchmarks.features import head_training_data, uses_feature_cache
+from benchmarks.hyperparameters import value
 from benchmarks.models import backbone_of, build_model, set_unfrozen_layers
 from benchmarks.pipeline import make_dataset
 from benchmarks.settings import Phase, TrainSettings, plan_phases
@@ -49,7 +50,7 @@ def _loss_and_metrics(hparams: Mapping[str, Any]) -> dict[str, Any]:
     """Sparse categorical cross-entropy and accuracy; with MixUp or CutMix, whose training labels are one-hot and
     mixed, categorical cross-entropy on those (and sparse on the integer validation labels), with the same accuracy.
     Both live in :mod:`benchmarks.augmentation`, which registers them for loading a checkpoint compiled with them."""
-    if mixes_labels(hparams.get("augmentation", "none")):
+    if mixes_labels(value(hparams, "augmentation")):
         return {"loss": label_cross_entropy, "metrics": [LabelAccuracy()]}
     return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
 
@@ -114,8 +115,8 @@ def train_trial(
     Raises :class:`NonFiniteLossError` if the loss diverges.
     """
     keras.utils.set_random_seed(settings.seed)
-    batch_size = int(hparams["batch_size"])
-    augmentation = build_augmentation(hparams.get("augmentation", "none"), settings.image_size, settings.seed)
+    batch_size = value(hparams, "batch_size")
+    augmentation = build_augmentation(value(hparams, "augmentation"), settings.image_size, settings.seed)
     train = make_dataset(
         data.train,
         image_size=settings.image_size,
@@ -159,7 +160,7 @@ def train_trial(
         compile_args = dict(**_loss_and_metrics(hparams), jit_compile=settings.jit_compile,
                             steps_per_execution=settings.steps_per_execution)
         model.compile(
-            optimizer=optimizer or make_optimizer(hparams.get("optimizer", "adam"), phase.learning_rate), **compile_args
+            optimizer=optimizer or make_optimizer(value(hparams, "optimizer"), phase.learning_rate), **compile_args
         )
         if fit_model is not model:
             # The head shares the full model's optimizer (and weights), so a checkpoint of the full model holds its state.

@@ -25,7 +25,7 @@ from benchmarks.models import family
 from benchmarks.stats import Difference, Interval
 from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord
 
-__all__ = ["FINALIST_MODES", "REPEATS_EXPERIMENT", "Candidate", "pick_finalists", "repeat_configs", "run_repeats",
+__all__ = ["FINALIST_MODES", "REPEATS_EXPERIMENT", "Candidate", "pick_finalists", "repeat_configs", "repeat_finalists",
            "summary_lines"]
 
 FINALIST_MODES = ("per-family", "per-backbone")
@@ -73,17 +73,32 @@ def repeat_configs(finalists: Iterable[Candidate], seeds: Iterable[int]) -> list
             for finalist in finalists for seed in seeds]
 
 
-def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: RunRecord, max_concurrent: int,
-                data, restore: bool, check_recorded, search_started: float | None = None) -> dict[str, Any]:
-    """Train and test every repeat; return the comparison (``compare_families(...).to_json()``) and its cost.
+def repeat_finalists(options, scored: Iterable, *, trainable, store, run: RunRecord, max_concurrent: int, data,
+                     restore: bool, search_started: float | None = None) -> dict[str, Any] | None:
+    """Pick the finalists from the search's ``scored`` trials (Ray results with a score) and train and test their
+    repeats (None: no finalist).
 
-    ``check_recorded(grid)`` raises if the database lost a row (or an interruption left repeats unfinished);
-    ``search_started`` (``time.time()``) keeps the progress lines' clock running on from the search's.
+    Returns the comparison (``compare_families(...).to_json()``) with the repeats' cost. A resumed run
+    (``restore``) continues the repeats' own experiment where it stopped; ``search_started`` (``time.time()``)
+    keeps the progress lines' clock running on from the search's.
     """
+    candidates = [Candidate(r.metrics["trial_id"], dict(r.config), float(r.metrics["best_val_accuracy"]))
+                  for r in scored]
+    finalists = pick_finalists(candidates, pretrained=run.pretrained, mode=options.finalists)
+    if not finalists:
+        return None
+    return _run_repeats(options, finalists, trainable=trainable, store=store, run=run, max_concurrent=max_concurrent,
+                        data=data, restore=restore, search_started=search_started)
+
+
+def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: RunRecord, max_concurrent: int,
+                 data, restore: bool, search_started: float | None) -> dict[str, Any]:
+    """Train and test every repeat of ``finalists``, as a Ray experiment of its own; the comparison and its cost."""
     from ray.tune.search import ConcurrencyLimiter
 
     from runners.callbacks import ProgressPrinter, TrialRecorder
-    from runners.resume import experiment_path
+    from runners.consistency import check_complete, check_recorded, forget_unknown_trials
+    from runners.resume import can_restore, experiment_path
     from runners.searcher import FixedConfigs
     from runners.tuning import METRIC, make_scheduler, restore_tuner, run_tuner
 
@@ -94,7 +109,7 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
     print(f"finalists: {names}; {options.repeats} repeats each with seeds "
           f"{', '.join(map(str, repeat_seeds(options.seed, options.repeats)))} ({len(configs)} trials)", flush=True)
     clock, started = time.time(), time.monotonic()
-    if restore and _can_restore(path):
+    if restore and can_restore(path):
         grid = restore_tuner(trainable, path)
     else:
         grid = run_tuner(
@@ -106,7 +121,10 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
                        TrialRecorder(store, run)],
         )
     wall = time.monotonic() - started
-    check_recorded(grid)
+    check_complete(grid, len(configs))
+    check_recorded(grid, store, run.run_id, options)
+    if restore:
+        forget_unknown_trials(grid, store, run.run_id, repeats=True)
     _test_repeats(grid, data, store, run)
     rows = store.trials(run_id=run.run_id)
     comparison = compare_families(rows[rows["role"] == "repeat"].to_dict("records"))
@@ -114,23 +132,18 @@ def run_repeats(options, finalists: list[Candidate], *, trainable, store, run: R
             "cost": _cost(rows, repeats_wall=wall)}
 
 
-def _can_restore(path: str) -> bool:
-    from ray import tune
-
-    return tune.Tuner.can_restore(path)
-
-
 def _test_repeats(grid, data, store, run: RunRecord) -> None:
     """Evaluate each repeat's best epoch on the test split and store its figures (a resumed run tests again)."""
     from runners.evaluate import evaluate_model, load_checkpoint_model
 
-    done = [r for r in grid if r.metrics and "best_val_accuracy" in r.metrics and r.get_best_checkpoint(
-        "val_accuracy", "max") is not None]
+    best = {r.metrics["trial_id"]: r.get_best_checkpoint("val_accuracy", "max")
+            for r in grid if r.metrics and "best_val_accuracy" in r.metrics}
+    done = {trial_id: checkpoint for trial_id, checkpoint in best.items() if checkpoint is not None}
     print(f"testing the {len(done)} repeats on the test split ...", flush=True)
-    for result in done:
-        model = load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max"))
+    for trial_id, checkpoint in done.items():
+        model = load_checkpoint_model(checkpoint)
         test = evaluate_model(model, data)
-        store.update_trial(run.run_id, result.metrics["trial_id"], test_accuracy=test["accuracy"],
+        store.update_trial(run.run_id, trial_id, test_accuracy=test["accuracy"],
                            test_f1_macro=test["f1_macro"])
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from benchmarks.errors import UserError
 
-__all__ = ["OPTIONS_FILE", "claim_experiment", "experiment_exists", "experiment_path", "normalize_storage_path",
-           "read_options", "write_options"]
+__all__ = ["OPTIONS_FILE", "can_restore", "check_resumable", "claim_experiment", "experiment_exists",
+           "experiment_path", "normalize_storage_path", "print_resume_state", "read_options", "write_options"]
 
 OPTIONS_FILE = "search_options.json"
 
@@ -105,3 +105,32 @@ def read_options(storage_path: str, name: str) -> dict[str, Any] | None:
         return None
     with fs.open_input_stream(path) as f:
         return json.loads(f.read().decode())
+
+
+def can_restore(path: str) -> bool:
+    """Whether Ray Tune saved enough of the experiment at ``path`` to restore it (``Tuner.can_restore``)."""
+    from ray import tune
+
+    return tune.Tuner.can_restore(path)
+
+
+def check_resumable(store, name: str, run_id: str, path: str) -> None:
+    """A one-line error unless run ``name`` can be continued: not finished, and Ray's state saved at ``path``."""
+    row = store.run_row(run_id=run_id)
+    if row is not None and row["status"] == "finished":
+        raise UserError(f"run {name!r} already finished; nothing to resume (its results are in the database)")
+    if not can_restore(path):
+        raise UserError(f"run {name!r} stopped before Ray saved any state in {path}; "
+                        "start it again without --resume (and another --name)")
+
+
+def print_resume_state(store, options, run_id: str) -> None:
+    """One line: how many of the run's trials are recorded, and what the sampler's stored study keeps."""
+    from runners.study import load_run_study
+
+    rows = store.trials(run_id=run_id)
+    recorded = int((rows["role"].fillna("search") != "repeat").sum()) if len(rows) else 0
+    study = load_run_study(options.optuna_storage, options.name) if options.optuna_storage else None
+    learned = "" if study is None else (
+        f"; the {options.sampler} sampler keeps {sum(t.state.is_finished() for t in study.trials)} finished trials")
+    print(f"resume: {recorded} of {options.num_samples} trials already recorded{learned}", flush=True)

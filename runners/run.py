@@ -36,6 +36,12 @@ class RunRecord:
         """Whether backbones start from pretrained weights (else a backbone trains from scratch)."""
         return self.weights != "none"
 
+    def run_fields(self) -> dict[str, Any]:
+        """The columns of the run's own row (the ``runs`` table) this record holds."""
+        return {"run_id": self.run_id, "run_name": self.run_name, "dataset": self.dataset, "space": self.space,
+                "budget": self.budget, "image_size": self.image_size, "weights": self.weights, "seed": self.seed,
+                "published": self.published}
+
     def trial_fields(self) -> dict[str, Any]:
         """The columns every trial row of this run shares."""
         return {"run_id": self.run_id, "run_name": self.run_name, "dataset": self.dataset, "space": self.space,

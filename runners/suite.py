@@ -94,13 +94,19 @@ def unavailable(spec: str, data_dir: str | None = None) -> str | None:
 
 
 def _run(argv: list[str]) -> None:
-    """One ``runners.search`` run in this process; Ray is shut down after it so the next one starts afresh."""
-    from runners import search
+    """One ``runners.search`` run in this process; Ray is shut down after it so the next one starts afresh.
 
-    options = search.options_from_args(search.build_parser().parse_args(argv))
+    ``argv`` is the run's own ``runners.search`` command line: the suite builds it, rather than options, because
+    it is also what the run records (``runs.command``) to be repeated on its own.
+    """
+    from runners.flags import build_parser as search_parser
+    from runners.options import options_from_args
+    from runners.search import run_search
+
+    options = options_from_args(search_parser().parse_args(argv))
     options = dataclasses.replace(options, command=shlex.join(["python", "-m", "runners.search", *argv]))
     try:
-        search.run_search(options)
+        run_search(options)
     finally:
         import ray
 
@@ -149,18 +155,19 @@ def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
     if not ran:
         print(f"error: no dataset could be run ({len(skipped)} skipped); see the skip lines above", file=sys.stderr)
         return 2
-    from reports import build
+    from reports.build import build_report
+    from runners.store import default_db_url
 
-    db = build_search_args(extra).db
     print(f"\nran {len(ran)} dataset(s): {', '.join(ran)}" + (f"; skipped {', '.join(skipped)}" if skipped else ""),
           flush=True)
-    report = ["--db", db, "--out", str(Path(args.results) / "report")] if db else ["--results", args.results]
-    return build.main(report)
+    files = build_report(build_search_args(extra).db or default_db_url(args.results), Path(args.results) / "report")
+    print(f"report: {files[1]} and {files[0]}", flush=True)
+    return 0
 
 
 def build_search_args(extra: list[str]) -> argparse.Namespace:
     """``extra`` parsed as runners.search flags (a bad one exits with a one-line error before anything runs)."""
-    from runners.search import build_parser as search_parser
+    from runners.flags import build_parser as search_parser
 
     return search_parser().parse_args(extra)
 

@@ -6,11 +6,14 @@ the network is "down" so that skipping is tested offline and deterministically.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helpers import SHARED_TFDS, have_shared_cifar10, make_class_folders
 
 from benchmarks.errors import UserError
 from runners import suite
+from runners.store import default_db_url
 
 
 @pytest.fixture
@@ -20,7 +23,11 @@ def recorder(monkeypatch):
     monkeypatch.setattr(suite, "_run", lambda argv: calls["runs"].append(argv))
     import reports.build
 
-    monkeypatch.setattr(reports.build, "main", lambda argv: calls["report"].append(argv) or 0)
+    def build_report(url, out_dir):
+        calls["report"].append((url, str(out_dir)))
+        return [out_dir / "leaderboard.md", out_dir / "index.html"]
+
+    monkeypatch.setattr(reports.build, "build_report", build_report)
     return calls
 
 
@@ -37,7 +44,7 @@ def test_unavailable_datasets_are_skipped_and_the_rest_runs(recorder, tmp_path, 
     assert search[:8] == ["--dataset", str(folder), "--space", "default", "--val-fraction", "0.1", "--test-fraction", "0.2"]
     for argv in (reference, search):
         assert {"--budget", "smoke", "--weights", "none", "--epochs", "1"} <= set(argv)
-    assert recorder["report"] == [["--results", "results"]]
+    assert recorder["report"] == [(default_db_url("results"), str(Path("results") / "report"))]
     assert f"ran 1 dataset(s): {folder}; skipped hymenoptera, oxford_flowers102, {tmp_path / 'nope'}" in out
 
 
