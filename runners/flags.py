@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "or of each backbone")
 
     compute = p.add_argument_group("compute")
-    compute.add_argument("--address", help="Ray cluster to join (auto, host:port, or ray://host:port); default starts a local Ray")
+    compute.add_argument("--address",
+                         help="Ray cluster to join: auto (the one running on this machine), host:port or ray://host:port; "
+                         "local starts a new local Ray even where one runs (the default, unless --resume saved another)")
     compute.add_argument("--storage-path",
                          help="where trial checkpoints and Ray's experiment state live: a folder every node sees, or a URI "
                          "Ray Tune accepts (s3://..., gs://...) (default: RESULTS/ray)")
