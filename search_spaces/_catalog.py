@@ -20,7 +20,9 @@ _PACKAGE = Path(__file__).parent
 
 def list_spaces() -> list[str]:
     """The bundled spaces: every public module of the package (searches first, then the ``reference_*`` recipes)."""
-    names = [m.name for m in pkgutil.iter_modules([str(_PACKAGE)]) if not m.name.startswith("_") and m.name != REFERENCE]
+    names = [
+        m.name for m in pkgutil.iter_modules([str(_PACKAGE)]) if not m.name.startswith("_") and m.name != REFERENCE
+    ]
     return sorted(names, key=lambda name: (name.startswith(f"{REFERENCE}_"), name != "default", name))
 
 
@@ -38,7 +40,9 @@ def get_space(name: str) -> SearchSpace:
                 f"unknown search space {name!r}; choose from {', '.join((*list_spaces(), REFERENCE))} "
                 "or give an importable module defining SPACE"
             ) from None
-        raise UserError(f"cannot load search space {name!r} ({error}); it must be an importable module defining SPACE") from None
+        raise UserError(
+            f"cannot load search space {name!r} ({error}); it must be an importable module defining SPACE"
+        ) from None
     if not isinstance(space, SearchSpace):
         raise UserError(f"{name}.SPACE is not a search_spaces.SearchSpace")
     return space

@@ -21,13 +21,16 @@ STARTING_RECIPE: dict[str, Any] = {
 
 
 def one_per_backbone(backbones: Sequence[str]) -> tuple[dict[str, Any], ...]:
-    """Starting points: :data:`STARTING_RECIPE` on each backbone, so that even a short search compares
-    the custom CNN with every transfer backbone. Parameters a branch does not suggest (``depth`` for a
-    backbone) are ignored; ``unfrozen_layers`` is left to the sampler."""
+    """Starting points: :data:`STARTING_RECIPE` on each backbone, tried before the sampler takes over.
+
+    With them even a short search compares the custom CNN with every transfer backbone. Parameters a branch
+    does not suggest (``depth`` for a backbone) are ignored; ``unfrozen_layers`` is left to the sampler.
+    """
     return tuple({"backbone": backbone, **STARTING_RECIPE} for backbone in backbones)
 
 
 def suggest_training(trial: optuna.Trial) -> None:
+    """Suggest how a trial trains: learning rate (log scale), batch size, optimizer and augmentation policy."""
     H["learning_rate"].suggest(trial, 1e-4, 1e-2)
     H["batch_size"].suggest(trial, [16, 32, 64])
     H["optimizer"].suggest(trial, ["adam", "adamw"])
@@ -35,11 +38,17 @@ def suggest_training(trial: optuna.Trial) -> None:
 
 
 def suggest_head(trial: optuna.Trial) -> None:
+    """Suggest the classification head: its dense width and dropout rate."""
     H["dense_units"].suggest(trial, [128, 256, 512])
     H["dropout"].suggest(trial, 0.0, 0.5)
 
 
 def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> str:
+    """Suggest one of ``backbones`` and the parameters of that branch only; return the backbone.
+
+    The custom CNN gets ``depth`` and ``width``; a pretrained backbone gets ``unfrozen_layers`` (0 to 40 in
+    tens); a backbone without pretrained weights trains whole, so it gets nothing more.
+    """
     backbone = trial.suggest_categorical("backbone", list(backbones))
     if backbone == CUSTOM_CNN:
         H["depth"].suggest(trial, 2, 4)

@@ -1,3 +1,8 @@
+"""The :class:`SearchSpace` record every space module defines as ``SPACE``, and the ``suggest`` signature.
+
+It imports nothing of the project, so any space module (bundled, a recipe, or a user's own) can import it.
+"""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +19,8 @@ class SearchSpace:
 
     Parameters suggested inside a branch exist only in that branch (``depth`` only
     for the custom CNN, ``unfrozen_layers`` only for pretrained backbones), so the
-    sampler models them conditionally; ``pretrained`` says whether backbones start from weights. ``suggest`` may return constants as a dict.
+    sampler models them conditionally; ``pretrained`` says whether backbones start from weights.
+    ``suggest`` may return constants as a dict.
     ``backbones`` lists every backbone the space can pick, so weights can be checked
     before any trial starts. A fixed space (a reference recipe) runs ``num_samples`` trials
     and records its ``published`` figures; its own ``image_size``, ``epochs`` and ``patience``

@@ -11,6 +11,7 @@ from search_spaces._space import SearchSpace
 
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
+    """Suggest the custom CNN's depth and width, its head and training settings; nothing is returned as a constant."""
     suggest_model(trial, ("custom_cnn",), pretrained)
     suggest_head(trial)
     suggest_training(trial)

@@ -16,10 +16,12 @@ from search_spaces._space import SearchSpace
 
 
 def backbones() -> tuple[str, ...]:
+    """The custom CNN, then every backbone registered at the time of the call."""
     return (CUSTOM_CNN, *list_backbones())
 
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
+    """Suggest a model among :func:`backbones` with its branch's parameters, a head and training settings."""
     suggest_model(trial, backbones(), pretrained)
     suggest_head(trial)
     suggest_training(trial)

@@ -15,6 +15,7 @@ from search_spaces._space import SearchSpace
 
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
+    """Suggest a registered backbone (how many layers to unfreeze when pretrained), a head and training settings."""
     suggest_model(trial, tuple(list_backbones()), pretrained)
     suggest_head(trial)
     suggest_training(trial)
