@@ -1,3 +1,10 @@
+"""The records every dataset source resolves to (:class:`Split`, :class:`PreparedDataset`) and how splits are cut.
+
+:func:`carve` splits a validation or test split off another, :func:`limit` caps a split without losing a
+class; both are stratified and seeded. Trial workers unpickle these records, so at import the module needs
+only NumPy and ``benchmarks.errors``; scikit-learn and Pillow are imported inside the functions that use them.
+"""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,6 +44,7 @@ class Split:
         return len(self.labels)
 
     def take(self, indices: np.ndarray) -> Split:
+        """The examples at ``indices`` (an index array or boolean mask), as a split of the same kind."""
         return Split(self.items[indices], self.labels[indices], self.kind)
 
 
@@ -53,14 +61,17 @@ class PreparedDataset:
 
     @property
     def num_classes(self) -> int:
+        """How many class names the dataset has, whether or not every split holds each of them."""
         return len(self.class_names)
 
     def split(self, name: str) -> Split:
+        """The split called ``name`` (one of :data:`SPLITS`); a KeyError for any other name."""
         if name not in SPLITS:
             raise KeyError(f"unknown split {name!r}; expected one of {SPLITS}")
         return getattr(self, name)
 
     def describe(self) -> str:
+        """One line for the log: ``name: N classes, a/b/c train/validation/test images``."""
         sizes = "/".join(str(len(self.split(s))) for s in SPLITS)
         return f"{self.name}: {self.num_classes} classes, {sizes} train/validation/test images"
 

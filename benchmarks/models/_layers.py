@@ -1,3 +1,9 @@
+"""The project's own Keras layers that saved models contain, registered so ``keras.models.load_model`` finds them.
+
+It imports Keras at module level, so the model package imports it only when it builds a model; code that
+loads a saved model or a checkpoint imports it first (as ``runners.trainable.load_checkpoint`` does).
+"""
+
 from __future__ import annotations
 
 import keras

@@ -1,3 +1,9 @@
+"""The backbone registry: which ``keras.applications`` models the zoo has, by name, with their preprocessing.
+
+It imports no Keras (a backbone names its constructor and resolves it when asked), so listing or checking
+backbones is cheap; ``benchmarks.models`` re-exports it, and the spaces read it when they are built.
+"""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,6 +26,7 @@ class Backbone:
     min_size: int = 32
 
     def constructor(self):
+        """The ``keras.applications`` function that builds this backbone (importing Keras on first use)."""
         import keras
 
         return getattr(keras.applications, self.application)
@@ -37,6 +44,7 @@ def register_backbone(name: str, application: str, preprocessing: str, min_size:
 
 
 def get_backbone(name: str) -> Backbone:
+    """The registered backbone called ``name``; a ValueError naming the registered ones for any other."""
     try:
         return _BACKBONES[name]
     except KeyError:
