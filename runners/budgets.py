@@ -11,6 +11,12 @@ __all__ = ["BUDGETS", "Budget", "get_budget"]
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
+    """A preset of how much a search spends: trials, epochs, image size and examples kept per split.
+
+    A flag given on the command line (``--num-samples``, ``--epochs``, ``--image-size``, ``--repeats``) wins
+    over the budget's value; a reference recipe's own image size, epochs and patience apply on ``full`` only.
+    """
+
     name: str
     num_samples: int
     epochs: int
@@ -33,6 +39,7 @@ BUDGETS: dict[str, Budget] = {
 
 
 def get_budget(name: str) -> Budget:
+    """The budget called ``name``; a one-line :class:`UserError` naming the budgets for any other name."""
     try:
         return BUDGETS[name]
     except KeyError:

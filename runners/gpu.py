@@ -29,15 +29,18 @@ class GpuSettings:
     mixed_precision: bool = False  # Keras "mixed_float16" policy (the classifier stays float32)
     jit_compile: bool = False  # XLA
     # Validation batches at least this large (0: the recipe's). On an H100, 256 evaluated 1.05x to 1.16x faster
-    # than 128 for the three backbones (benchmarks/RESULTS.md, "GPU trial settings").
+    # than 128 for the three backbones (``python -m benchmarks.perf --only gpu``; benchmarks/RESULTS.md, "GPU
+    # trial settings").
     eval_batch_size: int = 0
 
     @property
     def use_gpu(self) -> bool:
+        """Whether the trial asks for any GPU (a fraction of a card counts)."""
         return self.gpus_per_trial > 0
 
     @property
     def dtype_policy(self) -> str:
+        """The Keras global dtype policy the trial sets: ``mixed_float16`` with mixed precision, else ``float32``."""
         return "mixed_float16" if self.mixed_precision else "float32"
 
 
@@ -45,7 +48,8 @@ def gpu_settings(gpus_per_trial: float, precision: str = "mixed") -> GpuSettings
     """The settings for trials with ``gpus_per_trial`` GPUs (a fraction shares a card).
 
     GPU trials always grow memory as needed and validate in batches of at least 256; ``precision="mixed"``
-    (the default) also turns on mixed precision and XLA, ``"float32"`` turns both off. CPU trials get none of it: float16 is slow on CPUs.
+    (the default) also turns on mixed precision and XLA, ``"float32"`` turns both off. CPU trials get none
+    of it: float16 is slow on CPUs. A bad precision or GPU count is a one-line :class:`UserError`.
     """
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")

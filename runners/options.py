@@ -27,6 +27,12 @@ __all__ = ["MAX_IMAGE_SIZE", "SavedRun", "SearchOptions", "check_image_size", "c
 
 @dataclasses.dataclass(frozen=True)
 class SearchOptions:
+    """Every setting of one search, resolved and checked: what the driver runs and what ``--resume`` reads back.
+
+    The program builds them with :func:`options_from_args` only, and saves them with the run's state as
+    :meth:`to_json`. Fields added later have defaults, so the options of a run saved before them still load.
+    """
+
     dataset: str
     space: str
     budget: str
@@ -63,10 +69,12 @@ class SearchOptions:
     scheduler_asked: str = ""  # --scheduler as given, where the objective overrode it (the search says so)
 
     def to_json(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (``results`` as a string), as the run's saved options keep them."""
         return {**dataclasses.asdict(self), "results": str(self.results)}
 
     @classmethod
     def from_json(cls, saved: dict[str, Any]) -> SearchOptions:
+        """Options from :meth:`to_json`'s dict; keys this version does not know are dropped, missing ones default."""
         known = {field.name for field in dataclasses.fields(cls)}
         return cls(**{**{k: v for k, v in saved.items() if k in known}, "results": Path(saved["results"])})
 
@@ -107,7 +115,7 @@ def default_name(dataset: str, space: str) -> str:
 
 
 def _storage_path(args: argparse.Namespace, results: Path) -> str:
-    """Where Ray keeps the run's state, checked; an error names the flag the user gave (--results or --storage-path)."""
+    """Where Ray keeps the run's state, checked; an error names the flag given (--results or --storage-path)."""
     from runners.resume import normalize_storage_path
 
     if args.storage_path:
@@ -120,6 +128,13 @@ def _slug(text: str) -> str:
 
 
 def options_from_args(args: argparse.Namespace) -> SearchOptions:
+    """A new search's flags as checked :class:`SearchOptions`; a one-line :class:`UserError` for any bad value.
+
+    A flag left unset takes the space's value where it has one (a recipe's trial count and split; its image
+    size and epochs on the full budget only), else the budget's; the split defaults to 0.15/0.15. A recipe
+    or a two-objective search always runs the ``fifo`` scheduler, and a recipe runs no repeats. Paths are
+    made absolute, and the run's name defaults to :func:`default_name`.
+    """
     from runners.budgets import get_budget
     from runners.export import parse_export
     from runners.gpu import gpu_settings
@@ -236,7 +251,9 @@ def resume_from_args(args: argparse.Namespace) -> SavedRun:
         remembered = _remembered_storage(args.db or default_db_url(results), name)
         saved = read_options(remembered, name) if remembered else None
     if saved is None:
-        raise UserError(f"no run named {name!r} to resume in {storage}; pass the --storage-path (or --results) it ran with")
+        raise UserError(
+            f"no run named {name!r} to resume in {storage}; pass the --storage-path (or --results) it ran with"
+        )
     options = SearchOptions.from_json(saved["options"])
     options = dataclasses.replace(
         options, address=args.address or options.address, verbose=args.verbose,
@@ -260,8 +277,10 @@ def _remembered_storage(db: str, name: str) -> str | None:
 
 
 def recipe_setting(value: int | None, budget: Budget) -> int | None:
-    """A reference recipe's own image size, epochs or patience: used on the full budget only, so that
-    smoke and small runs stay bounded by their budget (see search_spaces/_reference.py)."""
+    """A reference recipe's own image size, epochs or patience on the full budget; None on the others.
+
+    Smoke and small runs so stay bounded by their budget (see search_spaces/_reference.py).
+    """
     return value if budget.name == "full" else None
 
 

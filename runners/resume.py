@@ -54,6 +54,7 @@ def normalize_storage_path(path: str, flag: str = "--storage-path") -> str:
 
 
 def experiment_path(storage_path: str, name: str) -> str:
+    """``<storage_path>/<name>``, the folder or URI of the run's Ray experiment (Tune's ``storage_path/name``)."""
     return f"{storage_path.rstrip('/')}/{name}"
 
 
@@ -63,6 +64,7 @@ def _path(storage_path: str, name: str, *parts: str) -> tuple[Any, str]:
 
 
 def experiment_exists(storage_path: str, name: str) -> bool:
+    """Whether anything is at the run's experiment path, on a local folder or a URI (its contents unchecked)."""
     import pyarrow.fs
 
     fs, path = _path(storage_path, name)
@@ -90,6 +92,10 @@ def claim_experiment(storage_path: str, name: str) -> bool:
 
 
 def write_options(storage_path: str, name: str, options: dict[str, Any]) -> None:
+    """Write :data:`OPTIONS_FILE` into the run's experiment folder (created if missing), replacing any earlier one.
+
+    ``options`` is what :func:`read_options` will give back: the run's settings, its run_id and concurrency.
+    """
     fs, path = _path(storage_path, name, OPTIONS_FILE)
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with fs.open_output_stream(path) as f:

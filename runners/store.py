@@ -121,7 +121,8 @@ exports_table = sa.Table(
     sa.Column("run_name", sa.String(200)),
     sa.Column("trial_id", sa.String(64), nullable=False),  # the search trial whose best checkpoint was exported
     sa.Column("role", sa.String(20)),  # best | finalist
-    sa.Column("format", sa.String(30), nullable=False),  # savedmodel | tflite_float32 | tflite_float16 | tflite_int8 | onnx
+    # savedmodel | tflite_float32 | tflite_float16 | tflite_int8 | onnx
+    sa.Column("format", sa.String(30), nullable=False),
     sa.Column("path", sa.Text),
     sa.Column("bytes", sa.BigInteger),  # size on disk (a SavedModel: its whole folder)
     sa.Column("image_size", sa.Integer),
@@ -151,10 +152,12 @@ def display_url(url: str) -> str:
 
 
 def default_db_url(results_dir: str | os.PathLike = "results") -> str:
+    """The SQLite URL of ``<results_dir>/leaderboard.db``, the folder made absolute (the working directory's)."""
     return f"sqlite:///{os.path.abspath(os.path.join(results_dir, 'leaderboard.db'))}"
 
 
 def now() -> dt.datetime:
+    """The current time in UTC, timezone-aware, as every ``started_at``/``finished_at`` column stores it."""
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -189,7 +192,9 @@ class ResultsStore:
                     pass
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError, OSError) as error:
             first = (str(error).splitlines() or [type(error).__name__])[0][:200]
-            raise UserError(f"cannot open results database {display_url(url)!r} ({first}); check the --db URL") from None
+            raise UserError(
+                f"cannot open results database {display_url(url)!r} ({first}); check the --db URL"
+            ) from None
 
     def check_writable(self) -> None:
         """Write a row and take it back, so that a read-only database fails before any trial, not after."""
@@ -213,7 +218,8 @@ class ResultsStore:
                 self._add_missing_columns()
                 return
             except sa.exc.DBAPIError as error:
-                if attempt == _CREATE_ATTEMPTS or not any(text in str(error.orig).lower() for text in _CREATED_ELSEWHERE):
+                elsewhere = any(text in str(error.orig).lower() for text in _CREATED_ELSEWHERE)
+                if attempt == _CREATE_ATTEMPTS or not elsewhere:
                     raise
 
     def _add_missing_columns(self) -> None:
@@ -240,6 +246,11 @@ class ResultsStore:
         self.__init__(state["url"], create=False)
 
     def start_run(self, **fields: Any) -> None:
+        """Insert a ``runs`` row with status ``running`` (``started_at`` now unless given).
+
+        ``fields`` are column values; the JSON columns (class names, test metrics, published figures,
+        finalists) may be given as Python objects and are stored as JSON text.
+        """
         fields = {**fields, "status": "running", "started_at": fields.get("started_at") or now()}
         for key in _RUN_JSON:
             if key in fields and not isinstance(fields[key], str):
@@ -248,6 +259,7 @@ class ResultsStore:
             conn.execute(sa.insert(runs_table).values(**fields))
 
     def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set columns of run ``run_id``'s row (its status, results, end); JSON columns as in :meth:`start_run`."""
         for key in _RUN_JSON:
             if key in fields and not isinstance(fields[key], str):
                 fields[key] = _json(fields[key])
@@ -297,6 +309,7 @@ class ResultsStore:
         return None if row is None else dict(row._mapping)
 
     def update_trial(self, run_id: str, trial_id: str, **fields: Any) -> None:
+        """Set columns of one stored trial's row (``is_best``, test figures); values are stored as given."""
         where = (trials_table.c.run_id == run_id) & (trials_table.c.trial_id == trial_id)
         with self.engine.begin() as conn:
             conn.execute(sa.update(trials_table).where(where).values(**fields))
