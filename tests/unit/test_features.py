@@ -10,8 +10,8 @@ import pytest
 from helpers import save_backbone_weights
 
 import benchmarks.features as features
-from benchmarks.datasets import load_dataset
-from benchmarks.features import FeatureCache, feature_key, uses_feature_cache
+from benchmarks.datasets import Split, load_dataset
+from benchmarks.features import FeatureCache, feature_key, split_fingerprint, uses_feature_cache
 from benchmarks.pipeline import make_dataset, make_feature_dataset
 from benchmarks.training import TrainSettings, plan_phases, train_trial
 
@@ -63,6 +63,19 @@ def test_the_key_changes_with_everything_the_features_depend_on(weights_file, tm
         feature_key(data.train, "train", hp, dataclasses.replace(settings, weights="imagenet"), data.name),
     ]
     assert len({key, *others}) == len(others) + 1
+
+
+def test_a_file_gone_since_the_scan_changes_the_fingerprint_instead_of_failing(tmp_path):
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    for path in paths:
+        path.write_bytes(b"png")
+    split = Split(np.array([str(p) for p in paths], dtype=object), np.array([0, 1]), "files")
+    before = split_fingerprint(split)
+    paths[1].unlink()
+    gone = split_fingerprint(split)
+    assert gone != before and gone == split_fingerprint(split)  # stable while the file stays missing
+    odd = Split(np.array([str(tmp_path / "caf\udce9.png"), "nul\0.png"], dtype=object), np.array([0, 1]), "files")
+    assert len(split_fingerprint(odd)) == 64  # a name that is not UTF-8, or has a NUL, is missing, not an error
 
 
 def test_the_cache_computes_once_writes_whole_files_and_recomputes_a_damaged_one(tmp_path):
