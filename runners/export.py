@@ -140,7 +140,8 @@ def export_model(target: ExportTarget, formats: Iterable[str], data, image_size:
             "keras_test_accuracy": keras_accuracy, "keras_test_f1_macro": target.keras_test.get("f1_macro")}
     layers = training_only_layers(target.model)
     if layers:
-        say(f"warning: model of trial {target.trial_id} holds training-only layers, exported with them: {', '.join(layers)}")
+        say(f"warning: model of trial {target.trial_id} holds training-only layers, exported with them: "
+            f"{', '.join(layers)}")
     entries: list[dict[str, Any]] = []
     saved_model = Path(f"{stem}{_SUFFIX['savedmodel']}")
     temporary = None
@@ -194,8 +195,11 @@ def export_model(target: ExportTarget, formats: Iterable[str], data, image_size:
 
 def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, store, run,
                finalists: dict[str, Any] | None, out_dir: Path) -> list[dict[str, Any]]:
-    """Export the run's best model and each finalist's (their search trial's best checkpoint) as ``options.export``
-    says; store one ``exports`` row per file and return the entries for ``summary.json``."""
+    """Export the run's best model and each finalist's in the formats ``options.export`` names.
+
+    A finalist is exported from its search trial's best checkpoint. One ``exports`` row is stored per file,
+    and the entries are returned for ``summary.json``.
+    """
     from runners.evaluate import evaluate_model, load_checkpoint_model
 
     formats = formats_of(getattr(options, "export", "none"))
@@ -208,7 +212,8 @@ def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, s
     by_id = {r.metrics["trial_id"]: r for r in ok}
     for finalist in (finalists or {}).get("finalists", []):
         trial_id = finalist.get("repeat_of")
-        if not trial_id or trial_id == best_id or trial_id not in by_id or any(t.trial_id == trial_id for t in targets):
+        exported = any(t.trial_id == trial_id for t in targets)
+        if not trial_id or trial_id == best_id or trial_id not in by_id or exported:
             continue
         try:
             model = load_checkpoint_model(by_id[trial_id].get_best_checkpoint("val_accuracy", "max"))
@@ -232,6 +237,10 @@ def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, s
 
 
 def finalist_label(finalists: dict[str, Any] | None, trial_id: str) -> str:
+    """The label of the finalist that repeats ``trial_id`` (``transfer learning (resnet50)``), else the trial id.
+
+    ``finalists`` is the run's stored finalists JSON (``FamilyComparison.to_json``), or None.
+    """
     for entry in (finalists or {}).get("finalists", []):
         if entry.get("repeat_of") == trial_id:
             return str(entry.get("label", trial_id))

@@ -42,7 +42,9 @@ __all__ = ["build_parser", "main", "run_search"]
 log = logging.getLogger("runners.search")
 
 
-def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None) -> dict[str, Any]:
+def run_search(
+    options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None
+) -> dict[str, Any]:
     """Run the whole search (or continue ``resume``) and return the summary that is also written as ``summary.json``.
 
     ``callbacks`` are extra Ray Tune callbacks (measurements, say) run next to the progress printer and recorder.
@@ -110,11 +112,13 @@ def run_search(options: SearchOptions, resume: SavedRun | None = None, callbacks
     max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options)
     gpu = ""
     if options.gpus_per_trial:
-        gpu = f" + {options.gpus_per_trial:g} GPU ({'mixed precision, XLA' if options.precision == 'mixed' else 'float32'})"
+        precision = "mixed precision, XLA" if options.precision == "mixed" else "float32"
+        gpu = f" + {options.gpus_per_trial:g} GPU ({precision})"
     print(f"ray: up to {_plural(max_concurrent, 'trial')} at a time, {options.cpus_per_trial:g} CPU{gpu} each; "
           f"state in {path}", flush=True)
     if options.optuna_storage:
-        print(f"optuna: study {options.name!r}; watch it live with: optuna-dashboard {options.optuna_storage}", flush=True)
+        print(f"optuna: study {options.name!r}; watch it live with: optuna-dashboard {options.optuna_storage}",
+              flush=True)
 
     run = RunRecord(run_id=resume.run_id if resume else uuid.uuid4().hex[:12], run_name=options.name,
                     dataset=data.name, space=space.name, budget=budget.name, image_size=options.image_size,
@@ -199,6 +203,12 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``python -m runners.search`` on ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    0 after a finished search or a ``--list-datasets``/``--list-spaces`` listing; 2 after a :class:`UserError`,
+    printed as one ``error:`` line; 130 when interrupted (Ctrl-C or SIGTERM), with the command that resumes
+    the run once it has a name.
+    """
     from runners.tuning import disarm_sigterm_fallback, stop_on_sigterm_like_ctrl_c
 
     args = build_parser().parse_args(argv)

@@ -23,6 +23,7 @@ OPTUNA_FILE = "optuna.db"
 
 
 def default_optuna_url(results_dir: str | os.PathLike) -> str:
+    """The SQLite URL of ``<results_dir>/optuna.db`` (absolute), beside the leaderboard database, not in it."""
     return f"sqlite:///{os.path.abspath(os.path.join(results_dir, OPTUNA_FILE))}"
 
 
@@ -57,7 +58,9 @@ def create_study_storage(url: str, name: str, attrs: dict[str, Any]):
     try:
         study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
     except optuna.exceptions.DuplicatedStudyError:
-        raise UserError(f"the Optuna storage {url} already holds a study named {name!r}; choose another --name") from None
+        raise UserError(
+            f"the Optuna storage {url} already holds a study named {name!r}; choose another --name"
+        ) from None
     for key, value in attrs.items():
         study.set_user_attr(key, value)
     return storage

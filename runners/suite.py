@@ -37,6 +37,7 @@ def recipe_datasets() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The suite's own flags; :func:`main` passes every flag it does not know on to each ``runners.search`` run."""
     p = OneLineParser(
         prog="python -m runners.suite",
         allow_abbrev=False,  # else --dataset, a runners.search flag, would be taken for --datasets
@@ -44,15 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Flags not listed here are passed to every runners.search run.",
     )
     p.add_argument("--budget", default="small", choices=list(BUDGETS), help="budget of every run (default: small)")
-    p.add_argument("--weights", default="imagenet", help="backbone weights: imagenet, none or a path (default: imagenet)")
+    p.add_argument("--weights", default="imagenet",
+                   help="backbone weights: imagenet, none or a path (default: imagenet)")
     p.add_argument("--data-dir", help="tensorflow-datasets data_dir")
     p.add_argument("--results", default="results", help="results folder (default: results)")
     p.add_argument("--datasets", nargs="*", metavar="NAME",
                    help="named datasets to run (default: every dataset with a reference recipe: "
                    f"{' '.join(recipe_datasets())}); none with an empty list")
     p.add_argument("--folders", nargs="*", default=[], metavar="PATH", help="image folders or zips to run as well")
-    p.add_argument("--space", default="default", help="space of the search after each reference run (default: default)")
-    p.add_argument("--num-samples", type=int, help="trials of each search (default: the budget's; recipes run their own)")
+    p.add_argument("--space", default="default",
+                   help="space of the search after each reference run (default: default)")
+    p.add_argument("--num-samples", type=int,
+                   help="trials of each search (default: the budget's; recipes run their own)")
     return p
 
 
@@ -76,7 +80,8 @@ def unavailable(spec: str, data_dir: str | None = None) -> str | None:
         if (default_cache_dir() / "downloads" / f"{spec}.zip").exists():
             return None
         url = ARCHIVES[spec].url
-        return None if _reachable(url) else f"not downloaded yet and {urlparse(url).hostname} cannot be reached (no network?)"
+        host = urlparse(url).hostname
+        return None if _reachable(url) else f"not downloaded yet and {host} cannot be reached (no network?)"
     if kind == "tfds":
         import tensorflow_datasets as tfds
 
@@ -173,6 +178,10 @@ def build_search_args(extra: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the suite on ``argv`` (default: ``sys.argv[1:]``); return the exit code the module docstring lists.
+
+    A bad search flag exits before any dataset runs; a :class:`UserError` is one ``error:`` line on stderr.
+    """
     args, extra = build_parser().parse_known_args(argv)
     search_args = build_search_args(extra)
     quiet(search_args.verbose)
