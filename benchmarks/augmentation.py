@@ -303,8 +303,10 @@ def _layers_of(augmentation: keras.Layer) -> list[keras.Layer]:
 
 
 def mixes_labels(policy) -> bool:
-    """Whether ``policy`` (a policy, a list of augmentation names, or a layer from :func:`build_augmentation`)
-    mixes labels (MixUp, CutMix): its training batches need one-hot labels and a categorical loss."""
+    """Whether ``policy`` mixes labels (MixUp, CutMix): its batches need one-hot labels and a categorical loss.
+
+    ``policy`` is a policy, a list of augmentation names, or a layer from :func:`build_augmentation`.
+    """
     if policy is None:
         return False
     if isinstance(policy, keras.Layer):
@@ -343,8 +345,11 @@ def _one_hot(y_true, y_pred) -> bool:
 
 @keras.saving.register_keras_serializable(package="transfer_search")
 def label_cross_entropy(y_true, y_pred):
-    """Categorical cross-entropy on one-hot or mixed labels (training batches of MixUp and CutMix), sparse categorical
-    cross-entropy on integer labels (their validation batches): the same loss, so ``val_loss`` is every trial's."""
+    """Cross-entropy on one-hot, mixed or integer labels alike, so that ``val_loss`` means the same in every trial.
+
+    Categorical cross-entropy on one-hot or mixed labels (training batches of MixUp and CutMix), sparse
+    categorical cross-entropy on integer labels (their validation batches).
+    """
     if _one_hot(y_true, y_pred):
         return keras.losses.categorical_crossentropy(y_true, y_pred)
     return keras.losses.sparse_categorical_crossentropy(y_true, y_pred)

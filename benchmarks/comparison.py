@@ -58,6 +58,7 @@ class FinalistScores:
         return name if self.family == "custom_cnn" else f"{name} ({self.backbone})"
 
     def to_json(self) -> dict[str, Any]:
+        """The fields with the :attr:`label` added and the intervals as dicts, as ``runs.finalists`` stores them."""
         return {
             "repeat_of": self.repeat_of, "family": self.family, "backbone": self.backbone, "label": self.label,
             "seeds": list(self.seeds), "val_accuracy": self.val_accuracy,
@@ -76,6 +77,7 @@ class FamilyComparison:
     verdict: str
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON the run stores in ``runs.finalists``: custom and other as their ``repeat_of`` trial ids."""
         return {
             "finalists": [f.to_json() for f in self.finalists],
             "custom": None if self.custom is None else self.custom.repeat_of,

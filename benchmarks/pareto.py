@@ -36,8 +36,11 @@ def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[str])
 
 
 def pareto_front(values: Sequence[Sequence[float | None]], directions: Sequence[str]) -> list[int]:
-    """Indices (ascending) of the points no other point dominates; ``directions`` holds ``"max"``/``"min"`` per
-    objective. Points with a missing or non-finite value are never on the front; equal points are all on it."""
+    """Indices (ascending) of the points no other point dominates.
+
+    ``directions`` holds ``"max"``/``"min"`` per objective. Points with a missing or non-finite value are never
+    on the front; equal points are all on it.
+    """
     if any(d not in ("max", "min") for d in directions):
         raise ValueError(f"directions must be 'max' or 'min', got {list(directions)}")
     valid = [i for i, v in enumerate(values) if len(v) == len(directions) and _finite(v)]
@@ -57,10 +60,12 @@ def _normalised(values: Sequence[Sequence[float]], directions: Sequence[str]) ->
 
 
 def knee_index(values: Sequence[Sequence[float]], directions: Sequence[str]) -> int | None:
-    """The knee of a two-objective front: the point farthest from the straight line joining the front's two
-    extremes (the best point of the first objective and the best of the second), with both objectives normalised
-    to [0, 1] over the front. None where there is no knee: fewer than three points, or none off that line.
-    Ties go to the point better in the first objective."""
+    """The knee of a two-objective front: the index of the point farthest from the line joining its extremes.
+
+    The extremes are the best point of the first objective and the best of the second, with both objectives
+    normalised to [0, 1] over the front. None where there is no knee: fewer than three points, or none off that
+    line. Ties go to the point better in the first objective.
+    """
     if len(directions) != 2:
         raise ValueError("the knee is defined for two objectives")
     if len(values) < 3:
@@ -80,6 +85,8 @@ def knee_index(values: Sequence[Sequence[float]], directions: Sequence[str]) -> 
 
 @dataclasses.dataclass(frozen=True)
 class Pick:
+    """The point :func:`pick_from_front` chose, the rule that chose it, and why, in words."""
+
     index: int  # into the ``values`` given to :func:`pick_from_front`
     rule: str  # the rule that decided: "accuracy" or "knee"
     why: str  # one sentence, for the closing summary and the report

@@ -35,6 +35,8 @@ class TrainSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
+    """One stretch of a trial's training: how many epochs, at which learning rate, with how many layers unfrozen."""
+
     name: str  # "train" (the whole model, or the head on a frozen backbone), "head" or "finetune"
     epochs: int
     learning_rate: float
@@ -42,8 +44,11 @@ class Phase:
 
 
 def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Phase]:
-    """With unfrozen layers of a pretrained backbone, train the head first (a third of the epochs), then fine-tune
-    at a lower rate. Everything else is one phase: the custom CNN, a frozen backbone's head, a backbone from scratch.
+    """The phases of one trial: head first then fine-tuning where a pretrained backbone unfreezes layers, else one.
+
+    With unfrozen layers of a pretrained backbone, the head trains first (a third of the epochs, at least one),
+    then the unfrozen layers fine-tune at ``finetune_lr_factor`` times the rate. Everything else is one phase:
+    the custom CNN, a frozen backbone's head, a backbone from scratch, and any trial of fewer than two epochs.
 
     ``head_first=False`` (a recipe that fine-tunes from the start) makes it one ``finetune`` phase at the
     configured learning rate with the unfrozen layers training from the first epoch.

@@ -45,6 +45,7 @@ class Interval:
                 f"sd {self.std * scale:.{digits}f}, {self.n} repeats)")
 
     def to_json(self) -> dict[str, float | int | None]:
+        """Every field by name (as measured, unscaled; None where there is no interval), for the stored summaries."""
         return dataclasses.asdict(self)
 
 
@@ -67,9 +68,11 @@ class Difference:
 
     @property
     def spans_zero(self) -> bool:
+        """Whether the interval holds 0, or there is none: then the data cannot say which side is better."""
         return self.low is None or self.low <= 0 <= self.high
 
     def to_json(self) -> dict[str, float | int | None]:
+        """Every field by name (unscaled; None where there is no interval), for the stored summaries."""
         return dataclasses.asdict(self)
 
 

@@ -39,6 +39,7 @@ class ResumePoint:
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer: ``adam``, or ``adamw`` with weight decay 1e-4; a ValueError for any other name."""
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)
     if name == "adamw":
@@ -47,9 +48,12 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
 
 
 def _loss_and_metrics(hparams: Mapping[str, Any]) -> dict[str, Any]:
-    """Sparse categorical cross-entropy and accuracy; with MixUp or CutMix, whose training labels are one-hot and
-    mixed, categorical cross-entropy on those (and sparse on the integer validation labels), with the same accuracy.
-    Both live in :mod:`benchmarks.augmentation`, which registers them for loading a checkpoint compiled with them."""
+    """The ``compile`` loss and metrics: sparse categorical cross-entropy and accuracy, or their mixed-label forms.
+
+    With MixUp or CutMix, whose training labels are one-hot and mixed, the loss is categorical cross-entropy on
+    those (and sparse on the integer validation labels), with the same accuracy. Both live in
+    :mod:`benchmarks.augmentation`, which registers them for loading a checkpoint compiled with them.
+    """
     if mixes_labels(value(hparams, "augmentation")):
         return {"loss": label_cross_entropy, "metrics": [LabelAccuracy()]}
     return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

@@ -31,6 +31,7 @@ EVAL_BATCH = 256
 
 
 def all_threads() -> int:
+    """The CPUs this process may run on (its affinity; the CPU count off Linux), as "all threads" latency uses."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
