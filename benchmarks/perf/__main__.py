@@ -14,12 +14,13 @@ from benchmarks.perf import gpu_bench
 from benchmarks.perf.report import RESULTS, Section, load_average, machine, now, table, update_results
 
 ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu", "time-to-accuracy")
-# The default: "gpu" needs a GPU, and runs on a GPU node by name; "time-to-accuracy" takes an hour and a half here.
+# The default: "gpu" needs a GPU, and runs on a GPU node by name; "time-to-accuracy" runs two whole searches.
 CPU_ITEMS = ITEMS[:-2]
 SCALES = ("short", "small")  # the harness item's trial lengths
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's flags: which items run (default :data:`CPU_ITEMS`), their sizes, and where results go."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
     p.add_argument("--only", default=",".join(CPU_ITEMS),
                    help=f"comma-separated items out of {', '.join(ITEMS)} (default: all but gpu and time-to-accuracy)")
@@ -57,6 +58,11 @@ def _names(text: str, allowed: list[str] | tuple[str, ...], *, required: bool) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the chosen items in a fixed order, print each one's table and rewrite its RESULTS.md section.
+
+    Every item's raw figures go to ``WORKDIR/perf-<time>.json``; a ``--quick`` run writes RESULTS.md only with
+    ``--out``. Returns 0, or 2 after a one-line error (an unknown item or model, no GPU for the gpu item).
+    """
     args = build_parser().parse_args(argv)
     items, unknown = _names(args.only, ITEMS, required=False)
     if unknown:
@@ -132,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
 
         load = load_average()
         short = Scale("short trials", "smoke", 2 if quick else 8, 2 if quick else 6)
-        # The small budget's own trials (its data at 96px, its 10 epochs and early stopping): about six minutes each
-        # here. The short scale shows the per-trial cost undiluted; this one, what it weighs next to real trials.
+        # The small budget's own trials (its data at 96px, its 10 epochs and early stopping). The short scale shows
+        # the per-trial cost undiluted; this one, what it weighs next to real trials.
         longer = Scale("the small budget's trials", "smoke" if quick else "small", 2 if quick else 4,
                        1 if quick else get_budget("small").epochs)
         # asha compares with the short scale's FIFO search, so that one runs whenever asha does.

@@ -16,14 +16,18 @@ BACKBONE = "resnet50"  # its randomly initialised features still carry some sign
 
 
 def save_weights(backbone: str, image_size: int, folder: Path) -> str:
-    """A randomly initialised backbone saved as a weights file: ImageNet weights cannot be downloaded here, and the
-    speed of a frozen backbone does not depend on its weights' values."""
+    """Save a randomly initialised ``backbone`` as ``<folder>/<backbone>.weights.h5`` and return its path.
+
+    A local file needs no download of ImageNet weights, and the speed of a frozen backbone does not depend on
+    its weights' values.
+    """
     import keras
 
     from benchmarks.models import get_backbone
 
     keras.utils.set_random_seed(0)
-    base = get_backbone(backbone).constructor()(include_top=False, weights=None, input_shape=(image_size, image_size, 3))
+    shape = (image_size, image_size, 3)
+    base = get_backbone(backbone).constructor()(include_top=False, weights=None, input_shape=shape)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{backbone}.weights.h5"
     base.save_weights(path)
@@ -41,7 +45,15 @@ def _trial(hparams, data, settings) -> dict[str, object]:
             "val_accuracy": [h["val_accuracy"] for h in history]}
 
 
-def run(data: PreparedDataset, *, image_size: int, epochs: int, workdir: Path, command: str) -> tuple[Section, dict]:
+def run(
+    data: PreparedDataset, *, image_size: int, epochs: int, workdir: Path, command: str
+) -> tuple[Section, dict]:
+    """Item 3: one frozen-backbone trial without the cache, then two with it; return the section and raw figures.
+
+    The first cached trial computes and writes the features, the second reads them from disk as a new trial
+    process would. The ratio of median epoch times (after the first epoch) is judged against :data:`TARGET`,
+    and both runs' validation accuracies must agree.
+    """
     from benchmarks.features import FeatureCache
     from benchmarks.training import TrainSettings
 

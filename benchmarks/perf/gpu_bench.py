@@ -34,6 +34,8 @@ STEPS = 16  # steps_per_execution of the "steps" variants
 
 @dataclasses.dataclass(frozen=True)
 class Variant:
+    """One combination of the GPU settings a trial may run with: dtype policy, steps per execution and XLA."""
+
     key: str
     policy: str  # Keras dtype policy
     steps_per_execution: int = 1
@@ -41,6 +43,7 @@ class Variant:
     tensorflow_only: bool = False  # JAX always compiles with XLA
 
     def describe(self) -> str:
+        """``mixed_float16, XLA, steps_per_execution 16``: the settings in words."""
         xla = "XLA" if self.jit_compile else "no XLA"
         return f"{self.policy}, {xla}, steps_per_execution {self.steps_per_execution}"
 
@@ -145,7 +148,9 @@ def measure(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray, *, 
 def measure_evaluation(model_name: str, variant: Variant, x: np.ndarray, y: np.ndarray,
                        eval_batches: Sequence[int]) -> dict[str, float]:
     """Images per second of the second ``evaluate`` over ``x`` (the first compiles) at each batch size.
-    Untrained weights: the time of a forward pass does not depend on them."""
+
+    Untrained weights: the time of a forward pass does not depend on them.
+    """
     import keras
 
     try:

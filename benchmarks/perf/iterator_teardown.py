@@ -21,6 +21,7 @@ from benchmarks.perf.trial_startup import _positive
 
 
 def teardown_seconds(*, autotune: bool, lifetime: float, repeats: int) -> list[float]:
+    """Seconds each of ``repeats`` iterators took to destroy after ``lifetime`` seconds of slow reading."""
     import numpy as np
     import tensorflow as tf
 
@@ -44,6 +45,7 @@ def teardown_seconds(*, autotune: bool, lifetime: float, repeats: int) -> list[f
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure with autotuning on, then off, with a 1-CPU trial's thread pools; print the table and the JSON line."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf.iterator_teardown")
     p.add_argument("--lifetime", type=_positive, default=3, help="seconds each iterator is read before it is destroyed")
     p.add_argument("--repeats", type=_positive, default=20, help="iterators per setting")

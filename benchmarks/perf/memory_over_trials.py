@@ -115,6 +115,7 @@ def measure(trials: int, epochs: int, max_concurrent: int, workdir: Path) -> lis
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of :func:`measure`'s rows: each trial's worker peak, and the other processes at its end."""
     lines = ["| trial | worker pid | worker peak RSS (MiB) | other Ray processes at its end | their RSS (MiB) "
              "| driver RSS (MiB) |", "|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
@@ -134,7 +135,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
     head, tail = rows[:5], rows[-5:]
     parts = []
     for label, key in (("trial worker's peak RSS", "worker_peak_rss_mb"),
-                       ("other Ray processes' RSS at a trial's end", "other_ray_rss_mb"), ("driver RSS", "driver_rss_mb")):
+                       ("other Ray processes' RSS at a trial's end", "other_ray_rss_mb"),
+                       ("driver RSS", "driver_rss_mb")):
         first, last = mean(key, "end", head), mean(key, "end", tail)
         parts.append(f"{label}: {first:.0f} MiB (trials 1-5) -> {last:.0f} MiB (trials {len(rows) - 4}-{len(rows)}), "
                      f"{last - first:+.0f} MiB")
@@ -155,6 +157,7 @@ def write_section(path: Path, text: str) -> None:
 
 
 def machine() -> str:
+    """OS and architecture, CPU cores, RAM and whether TensorFlow sees a GPU, in one line for the record."""
     import psutil
 
     gpu = "a GPU" if _has_gpu() else "no GPU"
@@ -169,6 +172,7 @@ def _has_gpu() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the search, print the record (command, machine, summary, table), and write it with ``--write``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf.memory_over_trials",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=24, help="trials to run (at least 20 for the record)")

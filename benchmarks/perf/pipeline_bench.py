@@ -86,9 +86,12 @@ def measure(hparams: dict[str, Any], data: PreparedDataset, *, image_size: int, 
 
 
 def augmentation_seconds(policy: str, *, image_size: int, batch_size: int, calls: int = 50) -> dict[str, float]:
-    """Seconds per batch of ``policy``'s augmentation alone: as built (geometric steps fused into one resampling,
-    separable where the steps keep the axes), with the fused steps forced through the general affine warp, and as one
-    Keras layer per augmentation. The median of ``calls`` compiled calls on random pixels."""
+    """Seconds per batch of ``policy``'s augmentation alone, three ways: as built, as one affine warp, as Keras layers.
+
+    As built, the geometric steps are fused into one resampling, separable where the steps keep the axes; the
+    second forces the fused steps through the general affine warp; the third uses one Keras layer per
+    augmentation. Each is the median of ``calls`` compiled calls on random pixels.
+    """
     import keras
     import numpy as np
     import tensorflow as tf
@@ -120,9 +123,11 @@ def augmentation_seconds(policy: str, *, image_size: int, batch_size: int, calls
 
 def policy_seconds(policy: str, *, image_size: int, batch_size: int, num_classes: int = 10,
                    calls: int = 50) -> float:
-    """Seconds per batch of ``policy``'s augmentation alone, as the training pipeline applies it
-    (:func:`benchmarks.augmentation.augment_batch`: a policy that mixes labels mixes one-hot labels too). The median
-    of ``calls`` compiled calls on random pixels."""
+    """Seconds per batch of ``policy``'s augmentation alone: the median of ``calls`` compiled calls on random pixels.
+
+    It is applied as the training pipeline applies it (:func:`benchmarks.augmentation.augment_batch`: a policy
+    that mixes labels mixes one-hot labels too).
+    """
     import numpy as np
     import tensorflow as tf
 
@@ -142,7 +147,14 @@ def policy_seconds(policy: str, *, image_size: int, batch_size: int, num_classes
     return statistics.median(times)
 
 
-def run(data: PreparedDataset, *, image_size: int, batch_size: int, rounds: int, command: str) -> tuple[Section, dict]:
+def run(
+    data: PreparedDataset, *, image_size: int, batch_size: int, rounds: int, command: str
+) -> tuple[Section, dict]:
+    """Item 1: augmentation costs per batch, then each configuration's pipeline against the same batches in memory.
+
+    Returns the section (judged against :data:`TARGET`, the pipeline's throughput over the in-memory one) and the
+    raw figures.
+    """
     from benchmarks.augmentation import AUGMENTATIONS, mixes_labels, resolve_policy
 
     rows, raw = [], {}

@@ -46,6 +46,11 @@ def _train(config: dict[str, Any]) -> tuple[float, int, list, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train ``--configs`` in a spawned pool of ``--workers`` processes, test the best; print the JSON line.
+
+    ``wall_s`` covers everything from reading the configurations to saving the model; ``trials_s`` only the
+    pool's training.
+    """
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf.plain_loop")
     p.add_argument("--configs", required=True, help="JSON list of trial configurations")
     p.add_argument("--dataset", required=True)

@@ -24,6 +24,8 @@ INTRO = (
 
 @dataclasses.dataclass
 class Row:
+    """One line of a result table: what was measured, its value, and the target it is judged against, if any."""
+
     measure: str
     value: str
     target: str = ""
@@ -31,11 +33,17 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        """``met`` or ``NOT met`` against the target; empty for a row without one."""
         return "" if self.met is None else ("met" if self.met else "NOT met")
 
 
 @dataclasses.dataclass
 class Section:
+    """One item's part of RESULTS.md: its command, setup, rows and notes, and the machine and date of the run.
+
+    ``key`` names its markers in the file, so a later run of the item replaces this section and only it.
+    """
+
     key: str  # pipeline, harness, cache, asha, e2e, gpu, time-to-accuracy
     title: str
     command: str
@@ -78,6 +86,7 @@ def _version(package: str) -> str:
 
 
 def load_average() -> str:
+    """The 1, 5 and 15 minute load averages as ``1.4 / 0.3 / 0.1``, or ``?`` where the system has none."""
     try:
         return " / ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
@@ -92,7 +101,8 @@ def machine() -> str:
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         packages.append(os.environ["KERAS_BACKEND"])
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
-    return (f"{_cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB" if memory else f"{_cpu_model()}, {os.cpu_count()} cores") + (
+    cpu = f"{_cpu_model()}, {os.cpu_count()} cores"
+    return (f"{cpu}, {memory:.0f} GiB" if memory else cpu) + (
         f", {', '.join(gpus) if gpus else 'no GPU'}; Python {platform.python_version()}, {versions}"
     )
 
@@ -108,10 +118,12 @@ def _gpus() -> list[str]:
 
 
 def now() -> str:
+    """The current UTC time to the minute (``2024-05-01 14:03 UTC``), as a section's date."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def table(rows: list[Row]) -> list[str]:
+    """The Markdown lines of a measure/value/target/verdict table of ``rows``, header first."""
     lines = ["| measure | value | target | |", "|---|---|---|---|"]
     lines += [f"| {r.measure} | {r.value} | {r.target} | {r.verdict} |" for r in rows]
     return lines

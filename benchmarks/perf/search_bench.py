@@ -20,6 +20,8 @@ HARNESS_TARGET = 1.10
 
 @dataclasses.dataclass
 class SearchRun:
+    """One finished ``runners.search`` command: its wall time, its trials' rows and its ``summary.json``."""
+
     name: str
     command: list[str]
     wall_s: float
@@ -29,14 +31,17 @@ class SearchRun:
 
     @property
     def epochs(self) -> int:
+        """Epochs trained over all trials (a trial stopped early counts the epochs it ran)."""
         return sum(t["epochs"] or 0 for t in self.trials)
 
     @property
     def best_val(self) -> float:
+        """The best validation accuracy of any trial; NaN where no trial recorded one."""
         return max((t["val_accuracy"] for t in self.trials if t["val_accuracy"] is not None), default=float("nan"))
 
     @property
     def test_accuracy(self) -> float:
+        """The best trial's test accuracy from the summary; NaN where the summary has none."""
         return float(self.summary.get("test", {}).get("accuracy", float("nan")))
 
 
@@ -81,6 +86,11 @@ def _flags(args: dict[str, Any]) -> list[str]:
 
 
 def run_plain_loop(configs: list[dict], args: dict[str, Any], workdir: Path, log: Path) -> tuple[float, dict]:
+    """Run :mod:`benchmarks.perf.plain_loop` on ``configs`` in a subprocess; return its wall time and JSON line.
+
+    ``args`` become its flags (``{"data_dir": d}`` is ``--data-dir d``); its output goes to ``log``, and a
+    failure raises with the command.
+    """
     path = workdir / "plain-configs.json"
     path.write_text(json.dumps(configs))
     command = [sys.executable, "-m", "benchmarks.perf.plain_loop", "--configs", str(path), *_flags(args)]

@@ -33,6 +33,8 @@ MARKS_MIN = (5, 10, 20)
 
 @dataclasses.dataclass
 class TrialOutcome:
+    """One trial of a search arm: when it ended, counted from the command's start, and its best epoch's scores."""
+
     trial_id: str
     ended_s: float  # seconds from the search command's start to the trial's end (its database row's finished_at)
     val_accuracy: float  # its best epoch's
@@ -55,8 +57,10 @@ class Arm:
 
 
 def accuracy_by(trials: list[TrialOutcome], seconds: float) -> TrialOutcome | None:
-    """The trial with the best validation accuracy among those that had ended ``seconds`` into the search
-    (None: none had); its test accuracy is the search's best test accuracy by then."""
+    """The best trial by validation accuracy among those ended ``seconds`` into the search; None where none had.
+
+    Its test accuracy is the search's best test accuracy by then.
+    """
     ended = [t for t in trials if t.ended_s <= seconds]
     return max(ended, key=lambda t: t.val_accuracy, default=None)
 
