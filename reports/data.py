@@ -77,8 +77,10 @@ def _pretrained(weights: Any) -> bool:
 
 
 def _family(stored: Any, backbone: Any, weights: Any) -> str:
-    """A trial's family: the stored one, inferred from the backbone where missing, and ``scratch`` for a
-    backbone without pretrained weights that an older database stored as ``transfer``."""
+    """A trial's family: the stored one, else inferred from the backbone.
+
+    It is ``scratch`` for a backbone without pretrained weights that an older database stored as ``transfer``.
+    """
     if backbone is None or pd.isna(backbone):
         return "unknown" if stored is None or pd.isna(stored) else str(stored)
     if stored is None or pd.isna(stored) or stored == "transfer":

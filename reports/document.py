@@ -30,8 +30,11 @@ class Note(Paragraph):
 
 @dataclass
 class Table:
-    """A table of formatted cells. ``numeric[i]`` right-aligns column ``i``; ``group_starts`` are row
-    indices that begin a new group (drawn with a rule above); ``attrs`` become ``data-*`` attributes."""
+    """A table of formatted cells, with its caption and how it is drawn.
+
+    ``numeric[i]`` right-aligns column ``i``; ``group_starts`` are row indices that begin a new group (drawn
+    with a rule above); ``attrs`` become ``data-*`` attributes.
+    """
 
     columns: list[str]
     rows: list[list[str]]

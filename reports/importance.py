@@ -49,8 +49,11 @@ def load_studies(runs: Iterable[Mapping]) -> tuple[list[optuna.Study], list[str]
 
 
 def family_trials(studies: Iterable[optuna.Study]) -> dict[str, list[optuna.trial.FrozenTrial]]:
-    """The studies' COMPLETE trials grouped by family (the study's ``weights`` attribute says if backbones were
-    pretrained)."""
+    """The studies' COMPLETE trials grouped by family.
+
+    A study's ``weights`` user attribute says whether its backbones were pretrained; a two-objective trial is
+    kept with its accuracy alone.
+    """
     groups: dict[str, list[optuna.trial.FrozenTrial]] = {}
     for study in studies:
         pretrained = study.user_attrs.get("weights", "none") != "none"

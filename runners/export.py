@@ -127,8 +127,10 @@ def _reason(error: BaseException) -> str:
 def export_model(target: ExportTarget, formats: Iterable[str], data, image_size: int, *,
                  runs: int = LATENCY_RUNS, warmup: int = LATENCY_WARMUP,
                  say: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Export ``target`` in ``formats``, evaluate and time each file; one entry per format (with ``error`` where it
-    failed, after a warning line through ``say``)."""
+    """Export ``target`` in ``formats``, evaluate and time each file; return one entry per format.
+
+    An entry whose export failed holds the reason in ``error``, after a warning line through ``say``.
+    """
     formats = list(formats)
     if not formats:
         return []

@@ -75,8 +75,9 @@ def repeat_configs(finalists: Iterable[Candidate], seeds: Iterable[int]) -> list
 
 def repeat_finalists(options, scored: Iterable, *, trainable, store, run: RunRecord, max_concurrent: int, data,
                      restore: bool, search_started: float | None = None) -> dict[str, Any] | None:
-    """Pick the finalists from the search's ``scored`` trials (Ray results with a score) and train and test their
-    repeats (None: no finalist).
+    """Pick the finalists from the search's ``scored`` trials, train and test their repeats; None without one.
+
+    ``scored`` are the Ray results that have a score.
 
     Returns the comparison (``compare_families(...).to_json()``) with the repeats' cost. A resumed run
     (``restore``) continues the repeats' own experiment where it stopped; ``search_started`` (``time.time()``)

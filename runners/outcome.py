@@ -75,8 +75,10 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
 
 
 def _export(options, ok, best, model, test, data, store, run, finalists, out_dir: Path) -> list[dict[str, Any]]:
-    """The best model (and each finalist's) exported as ``--export`` says (runners.export), added to summary.json.
-    An export that fails is a warning, never a failed run."""
+    """Export the best model (and each finalist's) as ``--export`` says (runners.export); add them to summary.json.
+
+    An export that fails is a warning, never a failed run.
+    """
     from runners.export import add_to_summary, export_run
 
     try:
@@ -110,8 +112,10 @@ def _count_failures(failed) -> list[str]:
 
 
 def _test_references(ok, best, best_test, data, store, run, options) -> list[dict[str, Any]]:
-    """Every trial of a reference recipe is tested (fixed configurations: nothing was selected by validation),
-    and each gets its figures under the published keys."""
+    """Test every trial of a reference recipe, each with its figures under the published keys.
+
+    Its configurations are fixed: nothing was selected by validation, so every variant is tested.
+    """
     from runners.evaluate import evaluate_model, load_checkpoint_model
     from search_spaces import reproduced_figures, train_accuracy_at_best
 

@@ -210,8 +210,11 @@ class ResultsStore:
                             "make it writable or pass another --db") from None
 
     def _create_tables(self) -> None:
-        """Create what is missing. Another process may create the same table or column between our check and our
-        CREATE (two searches started at once on a fresh database); that is not an error, so look again."""
+        """Create the tables and columns that are missing.
+
+        Another process may create the same table or column between our check and our CREATE (two searches
+        started at once on a fresh database); that is not an error, so look again.
+        """
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
             try:
                 metadata.create_all(self.engine)
