@@ -1,4 +1,4 @@
-"""The project's shape: no import cycles, the ML core free of the runners and of the speed tooling, short files.
+"""The project's shape: no import cycles, an ML core free of the runners and speed tooling, short documented files.
 
 The import graph is read from the source with ``ast``: every ``import``/``from ... import`` of a module, at
 module level, inside functions and classes, and under ``if TYPE_CHECKING:`` alike (a function-level import
@@ -188,6 +188,36 @@ def python_files() -> list[Path]:
     return [path for top in (*PACKAGES, "tests") for path in sorted((ROOT / top).rglob("*.py"))]
 
 
+def _module_level(body: list[ast.stmt]) -> Iterable[ast.stmt]:
+    """The module's statements, with those under a module-level ``if``/``try`` (a definition there is public too)."""
+    for node in body:
+        if isinstance(node, (ast.If, ast.Try)):
+            yield from _module_level([*node.body, *node.orelse, *getattr(node, "finalbody", [])])
+        else:
+            yield node
+
+
+def missing_docstrings(paths: Iterable[Path], root: Path = ROOT) -> list[str]:
+    """What lacks a docstring: ``path: module`` for a module, ``path:line name`` for a public function or class.
+
+    Public: a module-level ``def`` or ``class`` whose name has no leading underscore, in any module (a private
+    module's public names are its package's interface).
+    """
+    missing = []
+    for path in paths:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        where = str(path.relative_to(root))
+        if ast.get_docstring(tree) is None:
+            missing.append(f"{where}: module")
+        missing += [
+            f"{where}:{node.lineno} {node.name}"
+            for node in _module_level(tree.body)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and not node.name.startswith("_") and ast.get_docstring(node) is None
+        ]
+    return missing
+
+
 # --- the checks ---------------------------------------------------------------------------------------------
 
 
@@ -213,6 +243,11 @@ def test_the_ml_core_imports_neither_runners_nor_the_speed_tooling():
 def test_no_file_over_400_lines():
     over = long_files(python_files())
     assert not over, f"files over {MAX_LINES} lines: " + ", ".join(f"{p} ({n})" for p, n in over.items())
+
+
+def test_every_module_and_public_function_and_class_has_a_docstring():
+    missing = missing_docstrings(project_files().values())
+    assert not missing, "say what it is for, in a one-line summary first:\n" + "\n".join(missing)
 
 
 # --- the checks can fail ------------------------------------------------------------------------------------
@@ -255,3 +290,16 @@ def test_a_long_file_is_named():
     long = ROOT / "tests" / "unit" / "test_architecture.py"
     assert long_files([long], limit=10) == {"tests/unit/test_architecture.py": len(long.read_text().splitlines())}
     assert long_files([long]) == {}
+
+
+def test_a_missing_docstring_is_named(tmp_path):
+    files = _package(tmp_path, {
+        "pkg/__init__.py": '"""The package."""\n',
+        "pkg/_private.py": "def helper():\n    pass\n",
+        "pkg/a.py": '"""A module."""\n\nclass Shown:\n    def method(self):\n        pass\n\n\n'
+                    'def _hidden():\n    pass\nif True:\n    def branch():\n        pass\n',
+        "pkg/b.py": '"""B."""\n\ndef f():\n    """Documented."""\n    def inner():\n        pass\n',
+    })
+    assert missing_docstrings(files.values(), root=tmp_path) == [
+        "pkg/_private.py: module", "pkg/_private.py:1 helper", "pkg/a.py:3 Shown", "pkg/a.py:11 branch",
+    ]
