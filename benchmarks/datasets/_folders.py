@@ -90,6 +90,24 @@ def _image_files(path: Path) -> list[Path]:
     )
 
 
+def _nested_zips(path: Path) -> list[Path]:
+    """The zip archives under ``path`` (hidden ones left out): a dataset zipped inside another zip, say."""
+    return sorted(
+        p for p in path.rglob("*") if p.suffix.lower() == ".zip" and p.is_file() and not _ignored(p.relative_to(path))
+    )
+
+
+def _holds_zips(where: str, folder: Path) -> UserError | None:
+    """The one-line error for a folder or zip that holds zip archives where images should be; None if it holds none."""
+    zips = _nested_zips(folder)
+    if not zips:
+        return None
+    return UserError(
+        f"{where} holds zip archive(s) instead of images ({shown_list([z.relative_to(folder) for z in zips], 3)}); "
+        f"pass the one that holds the dataset, e.g. --dataset {shown(zips[0])}"
+    )
+
+
 def _escapes(name: str) -> bool:
     """Whether a zip member named ``name`` would land outside the extraction folder (``..``, absolute, a drive)."""
     path = PurePosixPath(name.replace("\\", "/"))
@@ -262,6 +280,8 @@ def _scan_classes(
         folder = folders.get(name)
         files = _readable_files(_image_files(folder), converted) if folder else []
         if not files and class_names is None:
+            if nested := _holds_zips(f"class folder {shown(folder)}", folder):
+                raise nested
             raise UserError(
                 f"class folder {shown(folder)} has no readable images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
                 "add images or remove the folder"
@@ -300,6 +320,8 @@ def load_image_folder(
     name = name or shown(Path(path).stem)
     children = _subdirs(root)
     if not children:
+        if nested := _holds_zips(shown(Path(path).expanduser().absolute()), root):
+            raise nested
         raise UserError(f"{root} has no subfolders; put the images of each class in a subfolder named after the class")
 
     splits = {_SPLIT_ALIASES[c.name.lower()]: c for c in children if c.name.lower() in _SPLIT_ALIASES}

@@ -79,6 +79,17 @@ def test_a_decompression_bomb_is_skipped_with_its_name(tmp_path, caplog):
     assert "huge.png" in caplog.text
 
 
+def test_a_whole_image_past_the_bomb_limit_is_skipped_with_its_name(tmp_path, caplog, monkeypatch):
+    """Pillow's limit itself skips it, not missing pixel data: a valid image, with the limit lowered below it."""
+    root = make_class_folders(tmp_path / "d", {"ants": 6, "bees": 6})
+    Image.fromarray(np.zeros((60, 60, 3), dtype=np.uint8)).save(root / "ants" / "wide.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 3,600 pixels: over twice the limit, as 14000x14000 is
+    with caplog.at_level(logging.WARNING):
+        data = load_dataset(str(root))
+    assert sum(len(data.split(s)) for s in ("train", "validation", "test")) == 12
+    assert "skipping 1 unreadable or corrupt image file(s)" in caplog.text and "wide.png" in caplog.text
+
+
 def test_names_that_are_not_utf8_are_read_and_shown_escaped(tmp_path, caplog):
     root = make_class_folders(tmp_path / "d", {"ants": 6, "bees": 6})
     raw = os.fsencode(root)

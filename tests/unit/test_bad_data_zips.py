@@ -1,4 +1,5 @@
-"""Zips: empty, corrupt and path-escaping archives are one-line errors and write nothing outside the cache."""
+"""Zips: empty, corrupt and path-escaping archives, and zips inside a zip, are one-line errors; nothing is written
+outside the cache."""
 
 from __future__ import annotations
 
@@ -99,3 +100,26 @@ def test_a_zip_extracts_once_and_only_when_complete(tmp_path):
     assert (first / ".complete").exists() and (first / "insects" / "ants" / "img000.png").exists()
     assert extract_zip(archive, tmp_path / "cache") == first
     assert [p.name for p in (tmp_path / "cache" / "extracted").iterdir()] == [first.name]  # no scratch folder left
+
+
+@pytest.mark.parametrize("inner", ["insects.zip", "download/insects.zip"], ids=["at-the-top", "in-a-folder"])
+def test_a_zip_inside_a_zip_is_one_line_naming_the_inner_archive_to_pass(tmp_path, inner):
+    root = make_class_folders(tmp_path / "insects", {"ants": 6, "bees": 6})
+    inside = zip_folder(root, tmp_path / "insects.zip")
+    fork = "__MACOSX/" + inner.replace("insects.zip", "._insects.zip")  # macOS's copy: no zip, not named
+    outer = write_zip(tmp_path / "outer.zip", {inner: inside.read_bytes(), fork: b"resource fork"})
+    expected = r"holds zip archive\(s\) instead of images \((download/)?insects\.zip\)"
+    with pytest.raises(UserError, match=expected) as caught:
+        load_dataset(str(outer))
+    message = str(caught.value)
+    assert "\n" not in message
+    suggested = message.rsplit("--dataset ", 1)[1]
+    assert suggested.endswith(inner) and load_dataset(suggested).class_names == ("ants", "bees")
+
+
+def test_a_zip_beside_the_images_of_a_class_is_ignored(tmp_path):
+    root = make_class_folders(tmp_path / "insects", {"ants": 6, "bees": 6})
+    write_zip(root / "bees" / "more.zip", {"x.png": png(1)})
+    archive = zip_folder(root, tmp_path / "insects.zip")
+    data = load_dataset(str(archive))
+    assert sum(len(data.split(s)) for s in ("train", "validation", "test")) == 12
