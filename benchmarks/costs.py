@@ -1,11 +1,12 @@
-"""What a trained model costs to run, as a search's second objective: parameters, FLOPs per image, latency.
+"""What a trained model costs to run: parameters, FLOPs per image, latency; a search's second objective.
 
 A trial measures its model's cost once (the cost does not depend on the trained weights) and reports it with every
-epoch (``runners.trainable``). Latency here is the *Keras model's* single-image CPU latency on the trial's own Ray
-worker: the median of :data:`LATENCY_CALLS` calls of a traced (``tf.function``) inference call after
-:data:`LATENCY_WARMUP` untimed ones, on the CPU even in a GPU trial. It is comparable between the trials of one
-search on like workers, not a deployment figure (``benchmarks.deploy`` times exported files); it is measured and
-shown, never judged.
+epoch (``runners.trainable``): parameters and FLOPs per image, at the trial's image size, for every trial; latency
+only for ``--objective accuracy,latency``, since it takes many timed calls. Latency here is the *Keras model's*
+single-image CPU latency on the trial's own Ray worker: the median of :data:`LATENCY_CALLS` calls of a traced
+(``tf.function``) inference call after :data:`LATENCY_WARMUP` untimed ones, on the CPU even in a GPU trial. It is
+comparable between the trials of one search on like workers, not a deployment figure (``benchmarks.deploy`` times
+exported files); it is measured and shown, never judged.
 """
 
 from __future__ import annotations
@@ -63,16 +64,16 @@ def keras_latency_ms(model, image_size: int, calls: int = LATENCY_CALLS, warmup:
     return float(median)
 
 
-def measure_cost(model, image_size: int, cost: str | None) -> dict[str, Any]:
-    """The reported cost fields of ``model``: ``params`` always, and ``latency_ms`` or ``flops`` when ``cost`` asks
-    for them (a count the profiler cannot make is None, never an error)."""
+def measure_cost(model, image_size: int, cost: str | None = None) -> dict[str, Any]:
+    """The reported cost fields of ``model``: ``params`` and ``flops`` always (FLOPs per image by TensorFlow's
+    profiler, :func:`benchmarks.deploy.measure_flops`: a count it cannot make is None, never an error), and
+    ``latency_ms`` when ``cost`` asks for it."""
     from benchmarks.deploy import measure_flops
 
-    fields: dict[str, Any] = {"params": int(model.count_params())}
+    if cost not in (None, *COSTS):
+        raise ValueError(f"unknown cost {cost!r}; choose from {', '.join(COSTS)}")
+    fields: dict[str, Any] = {"params": int(model.count_params()),
+                              "flops": measure_flops(model, _input_size(model, image_size))}
     if cost == "latency":
         fields["latency_ms"] = keras_latency_ms(model, image_size)
-    elif cost == "flops":
-        fields["flops"] = measure_flops(model, _input_size(model, image_size))
-    elif cost not in (None, "params"):
-        raise ValueError(f"unknown cost {cost!r}; choose from {', '.join(COSTS)}")
     return fields

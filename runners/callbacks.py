@@ -215,7 +215,7 @@ class TrialRecorder(Callback):
             "worker_pid": last.get("pid"),
             "peak_rss_mb": max((h["peak_rss_mb"] for h in [*history, last] if h.get("peak_rss_mb")), default=None),
             "worker_failures": int(getattr(trial.run_metadata, "num_failures", 0) or 0),
-            # The cost a trial measured for a two-objective search (runners.trainable), carried by every report.
+            # The cost a trial measured once (runners.trainable): FLOPs per image always, latency for a search by it.
             **{k: last.get(k) for k in COST_KEYS if last.get(k) is not None},
             **{k: _column_value(config.get(k)) for k in HYPERPARAMETERS},
             "config": config,

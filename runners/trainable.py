@@ -84,10 +84,11 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
               gpu: GpuSettings | None = None, native: int | None = None, cost: str | None = None) -> None:
     """Train ``config`` and report validation metrics with a checkpoint after every epoch.
 
-    ``cost`` (``latency``, ``params`` or ``flops``: a two-objective search's, ``runners.objectives``) is measured
-    once, at the first epoch's report, since it does not depend on the trained weights, and goes into that report
-    and every later one (and into the checkpoint, so a resumed trial keeps it), so that Ray's last result carries
-    it. Latency is the Keras model's single-image CPU latency on this trial's worker (``benchmarks.costs``).
+    The model's cost is measured once, at the first epoch's report, since it does not depend on the trained
+    weights, and goes into that report and every later one (and into the checkpoint, so a resumed trial keeps it),
+    so that Ray's last result carries it: ``flops`` per image at the trial's image size always, and ``latency_ms``
+    when ``cost`` (``latency``, ``params`` or ``flops``: a two-objective search's, ``runners.objectives``) is
+    ``latency``, the Keras model's single-image CPU latency on this trial's worker (``benchmarks.costs``).
 
     Ray runs each trial in a fresh actor process (``reuse_actors=False``), so the
     memory TensorFlow holds, on the host and on the GPU, is released when the trial ends.
@@ -112,7 +113,8 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
         model, last = load_checkpoint(checkpoint)
         best["val_accuracy"] = float(last.get("best_val_accuracy", -1.0))
         costs.update({k: last[k] for k in COST_KEYS if last.get(k) is not None})
-        best["cost_measured"] = bool(costs)
+        # Measured already unless the checkpoint lacks a field (a count the profiler could not make is tried again).
+        best["cost_measured"] = all(k in costs for k in (("flops", "latency_ms") if cost == "latency" else ("flops",)))
         if last.get("final"):
             # It had ended, but the driver died before its saved state knew: end it again, training nothing.
             tune.report({**last, **worker_facts()})
@@ -121,7 +123,7 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
 
     def report(metrics: dict[str, Any], model) -> None:
         best["val_accuracy"] = max(best["val_accuracy"], metrics["val_accuracy"])
-        if cost is not None and not best.get("cost_measured"):
+        if not best.get("cost_measured"):
             from benchmarks.costs import measure_cost
 
             best["cost_measured"] = True  # once: a count the profiler cannot make is not tried again each epoch
