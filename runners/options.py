@@ -127,6 +127,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text.rstrip("/")).stem or text).strip("_") or "dataset"
 
 
+def _resolved_dataset(spec: str) -> str:
+    """A folder or zip as an absolute path (a resumed run may start in another directory); a name as given."""
+    from benchmarks.datasets import dataset_kind
+
+    return os.path.abspath(os.path.expanduser(spec)) if dataset_kind(spec) == "folder" else spec
+
+
 def options_from_args(args: argparse.Namespace) -> SearchOptions:
     """A new search's flags as checked :class:`SearchOptions`; a one-line :class:`UserError` for any bad value.
 
@@ -184,7 +191,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     name = check_name(args.name) if args.name else default_name(args.dataset, space.name)
     val_fraction, test_fraction = space.split or (0.15, 0.15)
     return SearchOptions(
-        dataset=args.dataset,
+        dataset=_resolved_dataset(args.dataset),
         space=space_name,
         budget=budget.name,
         num_samples=args.num_samples or space.num_samples or budget.num_samples,
@@ -203,7 +210,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         results=results,
         db=args.db or default_db_url(results),
         name=name,
-        data_dir=args.data_dir,
+        data_dir=os.path.abspath(os.path.expanduser(args.data_dir)) if args.data_dir else None,
         val_fraction=args.val_fraction if args.val_fraction is not None else val_fraction,
         test_fraction=args.test_fraction if args.test_fraction is not None else test_fraction,
         storage_path=_storage_path(args, results),

@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
-import socket
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 from benchmarks.errors import UserError
 from runners.budgets import BUDGETS
@@ -60,42 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _reachable(url: str, timeout: float = 5.0) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def unavailable(spec: str, data_dir: str | None = None) -> str | None:
-    """Why ``spec`` cannot be had right now (None if it can): not prepared or cached and no network, no folder."""
-    from benchmarks.datasets import ARCHIVES, dataset_kind, default_cache_dir
+    """Why ``spec`` cannot be had right now (None if it can); an unknown or malformed name is a reason too."""
+    from benchmarks.datasets import unavailable as dataset_unavailable
 
-    kind = dataset_kind(spec)
-    if kind == "folder":
-        return None if Path(spec).expanduser().exists() else f"no such folder or zip {spec}"
-    if kind == "archive":
-        if (default_cache_dir() / "downloads" / f"{spec}.zip").exists():
-            return None
-        url = ARCHIVES[spec].url
-        host = urlparse(url).hostname
-        return None if _reachable(url) else f"not downloaded yet and {host} cannot be reached (no network?)"
-    if kind == "tfds":
-        import tensorflow_datasets as tfds
-
-        try:
-            builder = tfds.builder(spec, data_dir=data_dir)
-        except tfds.core.registered.DatasetNotFoundError:
-            return f"unknown dataset {spec!r}"
-        if builder.is_prepared():
-            return None
-        urls = list(builder.url_infos or {})
-        if urls and not any(_reachable(u) for u in urls[:3]):
-            return (f"not prepared in {builder.data_dir_root} and {urlparse(urls[0]).hostname} cannot be reached "
-                    "(no network?); prepare it elsewhere and pass --data-dir")
-    return None
+    try:
+        return dataset_unavailable(spec, data_dir)
+    except UserError as error:
+        return str(error)
 
 
 def _run(argv: list[str]) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.datasets._digits import load_digits_dataset
-from benchmarks.datasets._downloads import ARCHIVES, fetch_archive
+from benchmarks.datasets._downloads import ARCHIVES, archive_unavailable, fetch_archive
 from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder, shown_list
-from benchmarks.datasets._tfds import PROTOCOLS, load_tfds
+from benchmarks.datasets._tfds import PROTOCOLS, load_tfds, tfds_unavailable
 from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all, native_size
 from benchmarks.errors import UserError
 
@@ -26,6 +26,7 @@ __all__ = [
     "PreparedDataset",
     "Split",
     "dataset_kind",
+    "unavailable",
     "default_cache_dir",
     "list_datasets",
     "load_dataset",
@@ -56,6 +57,23 @@ def dataset_kind(spec: str) -> str:
     if Path(spec).expanduser().exists() or _looks_like_path(spec):
         return "folder"
     return "tfds"
+
+
+def unavailable(spec: str, data_dir: str | None = None) -> str | None:
+    """Why ``spec`` cannot be loaded right now, decided in seconds (None if it can).
+
+    A folder that does not exist; a named archive not yet downloaded whose host does not answer; a tfds dataset
+    not prepared in ``data_dir`` whose download hosts do not answer (a malformed or unknown name is a
+    :class:`UserError`). Nothing is downloaded.
+    """
+    kind = dataset_kind(spec)
+    if kind == "folder":
+        return None if Path(spec).expanduser().exists() else f"no such folder or zip {spec}"
+    if kind == "archive":
+        return archive_unavailable(spec)
+    if kind == "tfds":
+        return tfds_unavailable(spec, data_dir)
+    return None
 
 
 def load_dataset(

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from benchmarks.datasets._folders import default_cache_dir
+from benchmarks.datasets._network import address, unreachable
 from benchmarks.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,16 @@ ARCHIVES: dict[str, Archive] = {
         "Fruits-360, 100x100 images in Training/Test folders",
     ),
 }
+
+
+def archive_unavailable(name: str, cache_dir: Path | None = None) -> str | None:
+    """Why the named archive cannot be had now (not in the cache and its host does not answer); None if it can."""
+    archive = ARCHIVES[name]
+    if ((cache_dir or default_cache_dir()) / "downloads" / f"{name}.zip").exists():
+        return None
+    host = address(archive.url)
+    why = host and unreachable([host])
+    return f"not downloaded yet and {archive.url} cannot be reached: {why}" if why else None
 
 
 def fetch_archive(name: str, cache_dir: Path | None = None, archives: dict[str, Archive] | None = None) -> Path:

@@ -10,14 +10,10 @@ import dataclasses
 import difflib
 import logging
 import os
-import queue
-import socket
-import threading
-import urllib.parse
-import urllib.request
 
 import numpy as np
 
+from benchmarks.datasets._network import address, unreachable
 from benchmarks.datasets._types import PreparedDataset, Split, carve
 from benchmarks.errors import UserError
 
@@ -129,30 +125,6 @@ def _builder(name: str, data_dir: str | None):
         raise UserError(_unbuildable(name, dataset.name, kwargs)) from None
 
 
-CONNECT_TIMEOUT_S = 5.0
-_PORTS = {"http": 80, "https": 443, "ftp": 21}
-
-
-def connect(host: str, port: int, timeout: float) -> None:
-    """Open and close one TCP connection to ``host:port``; an OSError says why it could not."""
-    with socket.create_connection((host, port), timeout=timeout):
-        pass
-
-
-def _address(url: str) -> tuple[str, int] | None:
-    """The host and port a download of ``url`` connects to (its proxy's, where one is set); None if unknown."""
-    parsed = urllib.parse.urlsplit(url)
-    proxy = urllib.request.getproxies().get(parsed.scheme)
-    if proxy and not urllib.request.proxy_bypass(parsed.hostname or ""):
-        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    if not parsed.hostname or parsed.scheme not in _PORTS:
-        return None
-    try:
-        return parsed.hostname, parsed.port or _PORTS[parsed.scheme]
-    except ValueError:  # a port that is not a number
-        return None
-
-
 def _cached(builder, url: str, info) -> bool:
     """Whether tfds would take ``url``'s file from its download cache (or manual folder), not the network."""
     from etils import epath
@@ -165,60 +137,50 @@ def _cached(builder, url: str, info) -> bool:
     return any(resource.is_locally_cached(d / n) for d in (downloads / builder.name, downloads) for n in names)
 
 
-def unreachable(addresses: list[tuple[str, int]], timeout: float = CONNECT_TIMEOUT_S) -> str | None:
-    """None once one of ``addresses`` answers (tried together); else which could not be reached and why."""
-    answers: queue.Queue[tuple[tuple[str, int], str | None]] = queue.Queue()
-
-    def attempt(address: tuple[str, int]) -> None:
-        try:
-            connect(*address, timeout)
-            answers.put((address, None))
-        except OSError as error:
-            answers.put((address, " ".join(str(error).split()) or type(error).__name__))
-        except Exception as error:  # a failed check must still name the address
-            answers.put((address, " ".join(f"{type(error).__name__}: {error}".split())))
-
-    for address in addresses:  # daemon threads: a slow host never holds the process at exit
-        threading.Thread(target=attempt, args=(address,), daemon=True).start()
-    failures: dict[tuple[str, int], str] = {}
-    for _ in addresses:
-        try:
-            address, why = answers.get(timeout=timeout + 1)
-        except queue.Empty:
-            break
-        if why is None:
-            return None
-        failures[address] = why
-    named = [f"{host}:{port} ({failures.get((host, port), 'timed out')})" for host, port in addresses[:3]]
-    more = f" and {len(addresses) - 3} more" if len(addresses) > 3 else ""
-    return "; ".join(named) + more
-
-
 def _mocked(builder) -> bool:
     """Whether tfds's download is ``tfds.testing.mock_data``'s no-op (random data, no network)."""
     return getattr(type(builder).download_and_prepare, "__module__", "").startswith("tensorflow_datasets.testing")
 
 
-def _check_downloadable(builder, name: str) -> None:
-    """Fail at once, with the fix, when ``name`` must be downloaded and none of its download hosts answers."""
+def _download_problem(builder, name: str) -> str | None:
+    """Why ``name`` cannot be had now, with the fix: it must be downloaded and none of its download hosts answers.
+
+    None when it is prepared, or every file it needs is in tfds's download cache, or a host answers, or tfds
+    gives no download URLs to try (then tfds decides, as it always did).
+    """
+    if builder.is_prepared() or _mocked(builder):
+        return None
     try:
         infos = dict(builder.url_infos or {})
         needed = [url for url, info in infos.items() if not _cached(builder, url, info)]
     except Exception:  # no checksums to read: tfds decides, as before
-        return
-    addresses = [_address(url) for url in needed]
+        return None
+    addresses = [address(url) for url in needed]
     if not addresses or None in addresses:
-        return  # nothing to download, or a kind of URL this check does not know
+        return None  # nothing to download, or a kind of URL this check does not know
     why = unreachable(list(dict.fromkeys(addresses)))
     if why is None:
-        return
+        return None
     root = str(builder.data_dir_root)
     command = f"import tensorflow_datasets as tfds; tfds.builder({name!r}, data_dir={root!r}).download_and_prepare()"
-    raise UserError(
+    return (
         f"tfds dataset {name!r} is not prepared in {root} and cannot be downloaded: could not connect to {why}; "
         f'prepare it on a machine with network (python -c "{command}"), then copy that folder here and pass it '
         f"with --data-dir {root}"
     )
+
+
+def _absolute(data_dir: str | None) -> str | None:
+    """The user's folder, whatever directory a later process runs in."""
+    return None if data_dir is None else os.path.abspath(os.path.expanduser(data_dir))
+
+
+def tfds_unavailable(name: str, data_dir: str | None = None) -> str | None:
+    """Why tfds dataset ``name`` cannot be had now (not prepared in ``data_dir`` and no download host answers).
+
+    None when it can; a malformed or unknown name is a :class:`UserError`, as in :func:`load_tfds`.
+    """
+    return _download_problem(_builder(name, _absolute(data_dir)), name)
 
 
 def load_tfds(
@@ -227,9 +189,7 @@ def load_tfds(
     """Prepare (download on first use) and read a tfds image-classification dataset."""
     import tensorflow_datasets as tfds
 
-    if data_dir is not None:  # the user's folder, whatever directory a later process runs in
-        data_dir = os.path.abspath(os.path.expanduser(data_dir))
-    builder = _builder(name, data_dir)
+    builder = _builder(name, _absolute(data_dir))
 
     features = builder.info.features
     keys = builder.info.supervised_keys or ("image", "label")
@@ -242,8 +202,8 @@ def load_tfds(
     ):
         raise UserError(f"tfds dataset {name!r} is not image classification (an Image and a ClassLabel feature)")
 
-    if not builder.is_prepared() and not _mocked(builder):
-        _check_downloadable(builder, name)
+    if problem := _download_problem(builder, name):
+        raise UserError(problem)
     try:
         builder.download_and_prepare()
     except Exception as error:  # network, manual-download datasets, disk: all user-fixable

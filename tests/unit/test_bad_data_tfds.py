@@ -14,7 +14,7 @@ import time
 import pytest
 import tensorflow_datasets as tfds
 
-from benchmarks.datasets import _tfds, load_dataset
+from benchmarks.datasets import _network, _tfds, load_dataset
 from benchmarks.errors import UserError
 
 CASES = {
@@ -95,7 +95,7 @@ def connections(monkeypatch):
         if tried.error is not None:
             raise tried.error
 
-    monkeypatch.setattr(_tfds, "connect", connect)
+    monkeypatch.setattr(_network, "connect", connect)
     return tried
 
 
@@ -171,12 +171,12 @@ def test_without_download_urls_tfds_decides_as_before(tmp_path, monkeypatch, dow
 def test_a_proxy_is_what_gets_tried(monkeypatch):
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
     monkeypatch.setenv("no_proxy", "")
-    assert _tfds._address(CIFAR10_URL) == ("proxy.example", 3128)
+    assert _network.address(CIFAR10_URL) == ("proxy.example", 3128)
     monkeypatch.delenv("https_proxy")
     monkeypatch.delenv("HTTPS_PROXY", raising=False)
-    assert _tfds._address(CIFAR10_URL) == ("www.cs.toronto.edu", 443)
-    assert _tfds._address("http://example.org:8080/x.zip") == ("example.org", 8080)
-    assert _tfds._address("gs://bucket/x.zip") is None
+    assert _network.address(CIFAR10_URL) == ("www.cs.toronto.edu", 443)
+    assert _network.address("http://example.org:8080/x.zip") == ("example.org", 8080)
+    assert _network.address("gs://bucket/x.zip") is None
 
 
 def test_the_first_host_that_answers_wins(monkeypatch):
@@ -187,10 +187,10 @@ def test_the_first_host_that_answers_wins(monkeypatch):
             release.wait(timeout)
             raise OSError("timed out")
 
-    monkeypatch.setattr(_tfds, "connect", connect)
+    monkeypatch.setattr(_network, "connect", connect)
     started = time.monotonic()
     try:
-        assert _tfds.unreachable([("slow.example", 443), ("fast.example", 443)], timeout=5) is None
+        assert _network.unreachable([("slow.example", 443), ("fast.example", 443)], timeout=5) is None
     finally:
         release.set()
     assert time.monotonic() - started < 1
@@ -200,9 +200,9 @@ def test_every_host_is_named_when_none_answers(monkeypatch):
     def connect(host, port, timeout):
         raise ConnectionRefusedError(111, "Connection refused") if host == "a.example" else OSError("no route")
 
-    monkeypatch.setattr(_tfds, "connect", connect)
-    assert _tfds.unreachable([("a.example", 443), ("b.example", 80)]) == (
+    monkeypatch.setattr(_network, "connect", connect)
+    assert _network.unreachable([("a.example", 443), ("b.example", 80)]) == (
         "a.example:443 ([Errno 111] Connection refused); b.example:80 (no route)"
     )
     many = [(f"h{i}.example", 443) for i in range(5)]
-    assert _tfds.unreachable(many).endswith("h2.example:443 (no route) and 2 more")
+    assert _network.unreachable(many).endswith("h2.example:443 (no route) and 2 more")

@@ -19,7 +19,12 @@ from runners.store import default_db_url
 @pytest.fixture
 def recorder(monkeypatch):
     calls = {"runs": [], "report": []}
-    monkeypatch.setattr(suite, "_reachable", lambda url, timeout=5.0: False)
+    from benchmarks.datasets import _network
+
+    def no_network(host, port, timeout):
+        raise OSError("no network")
+
+    monkeypatch.setattr(_network, "connect", no_network)
     monkeypatch.setattr(suite, "_run", lambda argv: calls["runs"].append(argv))
     import reports.build
 
@@ -37,8 +42,9 @@ def test_unavailable_datasets_are_skipped_and_the_rest_runs(recorder, tmp_path, 
                        "--data-dir", str(tmp_path / "tfds"), "--budget", "smoke", "--weights", "none", "--epochs", "1"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "skip hymenoptera: not downloaded yet and download.pytorch.org cannot be reached (no network?)" in out
-    assert "skip oxford_flowers102: not prepared in" in out and f"skip {tmp_path / 'nope'}: no such folder" in out
+    assert ("skip hymenoptera: not downloaded yet and https://download.pytorch.org/tutorial/hymenoptera_data.zip "
+            "cannot be reached: download.pytorch.org:443 (no network)") in out
+    assert "skip oxford_flowers102: tfds dataset 'oxford_flowers102' is not prepared in" in out and f"skip {tmp_path / 'nope'}: no such folder" in out
     reference, search = recorder["runs"]
     assert reference[:4] == ["--dataset", str(folder), "--space", "reference"]
     assert search[:8] == ["--dataset", str(folder), "--space", "default", "--val-fraction", "0.1", "--test-fraction", "0.2"]
