@@ -23,6 +23,8 @@ LATENCY_WARMUP = 5
 
 @dataclasses.dataclass(frozen=True)
 class Cost:
+    """A cost a search can minimise next to accuracy: its flag name, column, unit and description."""
+
     name: str  # as --objective writes it
     column: str  # the trials table's column and the reported metric
     unit: str  # how the summary shows a value

@@ -91,6 +91,7 @@ class ExportUnavailable(RuntimeError):
 
 
 def require(module: str, package: str):
+    """Import ``module``, or raise :class:`ExportUnavailable` naming ``package`` and how to install it."""
     import importlib
 
     try:
@@ -100,12 +101,14 @@ def require(module: str, package: str):
 
 
 def write_savedmodel(model, path: Path) -> None:
+    """Write ``model`` as a SavedModel folder at ``path`` (replacing one there), its ``serve`` taking raw pixels."""
     if path.exists():
         shutil.rmtree(path)
     model.export(str(path), format="tf_saved_model", verbose=False)
 
 
 def write_tflite(saved_model: Path, path: Path, kind: str) -> None:
+    """Convert a SavedModel to a TensorFlow Lite file: ``kind`` float32, float16 weights, or int8 (dynamic range)."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
@@ -117,6 +120,7 @@ def write_tflite(saved_model: Path, path: Path, kind: str) -> None:
 
 
 def write_onnx(saved_model: Path, path: Path, image_size: int) -> None:
+    """Convert a SavedModel's ``serve`` function to an ONNX file (tf2onnx), its input batches of square images."""
     import tensorflow as tf
 
     tf2onnx = require("tf2onnx", "tf2onnx")
