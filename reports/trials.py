@@ -14,7 +14,7 @@ import pandas as pd
 
 from reports.data import HYPERPARAMETER_COLUMNS
 
-__all__ = ["TRIAL_COLUMNS", "finished", "of_dataset", "ranked", "repeats", "searched"]
+__all__ = ["TRIAL_COLUMNS", "finished", "of_dataset", "ranked", "repeats", "searched", "trial_table"]
 
 #: The columns a table of trials carries: what it is, its measures and its hyperparameters.
 TRIAL_COLUMNS: tuple[str, ...] = (
@@ -33,6 +33,7 @@ TRIAL_COLUMNS: tuple[str, ...] = (
     "test_f1_macro",
     "epochs",
     "params",
+    "flops",  # per image at the trial's image size (benchmarks.costs); none where the trial predates the count
     "wall_seconds",
     *HYPERPARAMETER_COLUMNS,
 )
@@ -63,3 +64,10 @@ def ranked(trials: pd.DataFrame) -> pd.DataFrame:
 def of_dataset(trials: pd.DataFrame, dataset: str | None) -> pd.DataFrame:
     """The trials of ``dataset`` (all of them where ``dataset`` is None)."""
     return trials if dataset is None else trials[trials["dataset"] == dataset]
+
+
+def trial_table(trials: pd.DataFrame, *leading: str) -> pd.DataFrame:
+    """``leading`` columns then :data:`TRIAL_COLUMNS`, FLOPs as numbers; a column the database predates is empty."""
+    frame = trials.reindex(columns=[*leading, *TRIAL_COLUMNS])
+    frame["flops"] = pd.to_numeric(frame["flops"], errors="coerce")
+    return frame

@@ -214,8 +214,10 @@ def trial_columns(frame: pd.DataFrame, *, with_run: bool, leading: Sequence[Colu
         Column("test_f1_macro", "Test F1*", "score"),
         Column("epochs", "Epochs", "int"),
         Column("params", "Params", "params"),
-        Column("wall_seconds", "Time", "seconds"),
     ]
+    if "flops" in frame and frame["flops"].notna().any():  # per image; a database before every trial counted has none
+        columns.append(Column("flops", "FLOPs", "params"))
+    columns.append(Column("wall_seconds", "Time", "seconds"))
     for name in HYPERPARAMETER_COLUMNS:
         if name in frame and frame[name].notna().any():
             columns.append(_hyperparameter_column(name))

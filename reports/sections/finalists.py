@@ -7,7 +7,7 @@ import pandas as pd
 from reports.document import Note, Section
 from reports.sections.base import Column, Context, family_title, format_table, plural
 from reports.sections.headline import headline_repeats
-from reports.trials import TRIAL_COLUMNS, of_dataset, repeats
+from reports.trials import of_dataset, repeats, trial_table
 
 __all__ = ["PLOTS", "build", "finalist_repeats"]
 
@@ -25,7 +25,7 @@ def finalist_repeats(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
     frame = repeats(of_dataset(trials, dataset))
     frame = frame.assign(run_order=frame.groupby("run_id")["id"].transform("min"))
     frame = frame.sort_values(["run_order", "finalist", "seed", "id"], kind="mergesort")
-    return frame[["finalist", "seed", *TRIAL_COLUMNS]].reset_index(drop=True)
+    return trial_table(frame, "finalist", "seed").reset_index(drop=True)
 
 
 def build(context: Context) -> Section | None:

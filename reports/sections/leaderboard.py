@@ -7,7 +7,7 @@ import pandas as pd
 
 from reports.document import Note, Paragraph, Section
 from reports.sections.base import TEST_FOOTNOTE, Column, Context, format_table, plural, trial_columns
-from reports.trials import TRIAL_COLUMNS, finished, of_dataset, ranked, searched
+from reports.trials import finished, of_dataset, ranked, searched, trial_table
 
 __all__ = ["PLOTS", "build", "leaderboard"]
 
@@ -28,7 +28,7 @@ def leaderboard(trials: pd.DataFrame, dataset: str, top: int | None = 10) -> pd.
     board = ranked(searched(of_dataset(trials, dataset)))
     if top is not None:
         board = board.head(top)
-    board = board[["id", "is_best", *TRIAL_COLUMNS]].reset_index(drop=True)
+    board = trial_table(board, "id", "is_best").reset_index(drop=True)
     board.insert(0, "rank", np.arange(1, len(board) + 1))
     return board
 

@@ -1,11 +1,12 @@
 """Section "Accuracy against latency and size: the Pareto front" of a dataset (issue 21).
 
-Shown for a dataset where any trial measured a cost column (``latency_ms`` or ``flops``: a two-objective search,
-``--objective accuracy,latency``). Every finished searched or reference-recipe trial is a grey point; the Pareto
-front (validation accuracy up, cost down; :func:`benchmarks.pareto.pareto_front`) is highlighted and joined, the
-finalists the search repeated and the reference recipes are marked. One panel against latency (the Keras model's
-single-image CPU latency on its trial's worker, so comparable between trials of one search on like workers, not a
-deployment figure), one against parameters. A table lists the front against latency (else against parameters).
+Shown for a dataset where a run searched two objectives (``--objective accuracy,latency``, ``,params`` or
+``,flops``) or any trial measured its latency; FLOPs alone do not show it, since every trial counts them. Every
+finished searched or reference-recipe trial is a grey point; the Pareto front (validation accuracy up, cost down;
+:func:`benchmarks.pareto.pareto_front`) is highlighted and joined, the finalists the search repeated and the
+reference recipes are marked. One panel against latency (the Keras model's single-image CPU latency on its
+trial's worker, so comparable between trials of one search on like workers, not a deployment figure), one against
+parameters. A table lists the front against latency (else against parameters).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from reports.document import Note, Paragraph, Section
 from reports.sections.base import Column, Context, figure, format_table, plural
 from reports.trials import finished, of_dataset, repeats
 
-__all__ = ["COST_COLUMNS", "PLOTS", "build", "front_of", "pareto_plot", "pareto_trials"]
+__all__ = ["COST_COLUMNS", "PLOTS", "build", "front_of", "pareto_plot", "pareto_trials", "two_objective"]
 
 PLOTS = ("pareto",)
 
-#: The measured cost columns that make a dataset show this section.
+#: The cost columns a trial measures beyond its parameters (benchmarks.costs); latency only for a search by it.
 COST_COLUMNS = ("latency_ms", "flops")
 #: The panels: the cost column, its axis label, log scale.
 PANELS = (("latency_ms", "latency (ms, Keras model, trial's CPU worker)", False),
@@ -98,11 +99,21 @@ def pareto_plot(frame: pd.DataFrame, dataset: str, path: str | os.PathLike) -> P
     return plots.save(fig, path)
 
 
+def two_objective(runs: pd.DataFrame, dataset: str) -> bool:
+    """Whether a run of ``dataset`` searched accuracy against a cost (``runs.objective`` ``accuracy,COST``)."""
+    if "objective" not in runs or "dataset" not in runs:
+        return False
+    objectives = runs.loc[runs["dataset"] == dataset, "objective"].dropna().astype(str)
+    return bool(objectives.str.contains(",").any())
+
+
 def build(context: Context) -> Section | None:
-    """The Pareto plot and the table of the front; None where no trial of the dataset measured a cost."""
+    """The Pareto plot and the table of the front; None where no run of the dataset searched two objectives and
+    no trial measured its latency."""
     dataset = context.dataset
     own = of_dataset(context.data.trials, dataset)
-    if not any(c in own and pd.to_numeric(own[c], errors="coerce").notna().any() for c in COST_COLUMNS):
+    latency = "latency_ms" in own and pd.to_numeric(own["latency_ms"], errors="coerce").notna().any()
+    if not latency and not two_objective(context.data.runs, dataset):
         return None
     frame = pareto_trials(context.data.trials, dataset)
     section = context.subsection("Accuracy against latency and size: the Pareto front", "pareto")

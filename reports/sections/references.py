@@ -10,7 +10,7 @@ import pandas as pd
 from benchmarks.models import family, family_label
 from reports.document import Note, Section
 from reports.sections.base import TEST_FOOTNOTE, Column, Context, format_table, trial_columns
-from reports.trials import TRIAL_COLUMNS, finished, of_dataset, ranked, searched
+from reports.trials import TRIAL_COLUMNS, finished, of_dataset, ranked, searched, trial_table
 from search_spaces import PUBLISHED_METRICS, reproduced_figures, train_accuracy_at_best
 
 __all__ = ["PLOTS", "build", "published_comparison", "reference_comparison"]
@@ -41,7 +41,7 @@ def reference_comparison(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
     refs = references.sort_values(["val_accuracy", "id"], ascending=[False, True], na_position="last")
     refs = refs.assign(role="reference recipe")
     frame = pd.concat([best, refs], ignore_index=True)
-    return frame[["role", "is_best", *TRIAL_COLUMNS]]
+    return trial_table(frame, "role", "is_best")
 
 
 def _run_field(runs: pd.DataFrame, run_id: str, column: str) -> Any:
