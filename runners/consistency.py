@@ -53,6 +53,7 @@ def check_complete(grid, expected: int) -> None:
 
 
 def forget_unknown_trials(grid, store, run_id: str, *, repeats: bool) -> None:
+    """A resumed run drops the rows of trials Ray's restored state does not know (started after its last save)."""
     analysis = getattr(grid, "_experiment_analysis", None)
     if analysis is None:
         return

@@ -21,7 +21,7 @@ from benchmarks.errors import UserError
 if TYPE_CHECKING:
     from runners.options import SearchOptions
 
-__all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "make_sampler",
+__all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "fit_memory", "largest_trial", "make_sampler",
            "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
            "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback", "disarm_sigterm_fallback"]
 
@@ -152,9 +152,10 @@ def disarm_sigterm_fallback() -> None:
         _timers.pop().cancel()
 
 
-def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
+def fit_concurrency(resources: dict[str, float], options: SearchOptions, data=None) -> int:
     """How many trials run at once: --max-concurrent, else as many as the cluster's CPUs and GPUs hold
-    (fractional GPUs: 1 GPU at 0.25 per trial holds 4)."""
+    (fractional GPUs: 1 GPU at 0.25 per trial holds 4); then no more than its memory holds (:func:`fit_memory`;
+    ``data``, the loaded dataset, gives the classes and the custom CNN's own image size)."""
     cpus = resources.get("CPU", 0)
     if options.cpus_per_trial > cpus:
         # Ray would wait forever for a node that can hold one trial.
@@ -164,7 +165,7 @@ def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
         raise UserError(f"--gpus-per-trial {options.gpus_per_trial:g} but the Ray cluster has "
                         f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
     if options.max_concurrent:
-        return min(options.max_concurrent, options.num_samples)
+        return fit_memory(resources, options, min(options.max_concurrent, options.num_samples), data)
     fit = int(cpus // options.cpus_per_trial)
     if options.gpus_per_trial:
         # A small tolerance: 1 / 0.1 is 9.999... in floating point.
@@ -172,7 +173,107 @@ def fit_concurrency(resources: dict[str, float], options: SearchOptions) -> int:
         if fit < 1:
             raise UserError(f"--gpus-per-trial {options.gpus_per_trial} but the Ray cluster has "
                             f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
-    return max(1, min(fit, options.num_samples))
+    return fit_memory(resources, options, max(1, min(fit, options.num_samples)), data)
+
+
+def fit_memory(resources: dict[str, float], options: SearchOptions, concurrency: int, data=None,
+               largest: tuple[Any, str] | None = None) -> int:
+    """``concurrency``, or fewer where Ray's memory holds fewer trials at a time (said in one line); a one-line
+    error where it holds not even one.
+
+    What a trial needs is an estimate (``benchmarks.memory``: its model's layer outputs x batch x 4 bytes x 1.5,
+    its weights x 4 bytes x 4, and TensorFlow's own), made for the largest trial the space can sample
+    (:func:`largest_trial`: each backbone at its largest batch size and image size), against Ray's ``memory``
+    resource, the cluster's total as for the CPUs. Trials on GPUs are not checked: their activations live in the
+    GPU's memory, which Ray does not report. ``largest``: the estimate and what it is of, when already known.
+    """
+    from benchmarks.memory import gib
+
+    memory = resources.get("memory", 0)
+    if not memory or options.gpus_per_trial:
+        return concurrency
+    largest = largest or largest_trial(options, data)
+    if largest is None:
+        return concurrency
+    estimate, what = largest
+    if estimate.total > memory:
+        raise UserError(f"one trial ({what}) needs an estimated {estimate.describe()} of memory, more than the "
+                        f"{gib(memory)} the Ray cluster has; lower --image-size (now {options.image_size}) or the "
+                        "space's batch sizes, or run on nodes with more memory")
+    fits = int(memory // estimate.total)
+    if fits < concurrency:
+        print(f"ray: {gib(memory)} of memory holds {fits} trial{'' if fits == 1 else 's'} at a time, not "
+              f"{concurrency}: the largest ({what}) needs about {gib(estimate.total)} (estimated)", flush=True)
+        return fits
+    return concurrency
+
+
+def largest_trial(options: SearchOptions, data=None) -> tuple[Any, str] | None:
+    """The memory estimate (``benchmarks.memory``) of the space's largest trial and what it is of
+    (``'resnet50 at 224px, batch 64'``); None where the space cannot be probed.
+
+    Each backbone of the space is built once (no weights) at the largest of everything the space suggests for it
+    (:class:`_LargestTrial`), at the image size it would train at (``benchmarks.resolution``).
+    """
+    from benchmarks.hyperparameters import value
+    from benchmarks.memory import estimate_config
+    from benchmarks.resolution import trial_image_size
+    from search_spaces import get_space
+
+    space = get_space(options.space)
+    native = data.native_size if data is not None and options.native_resolution else None
+    largest = None
+    for config in _largest_configs(space, pretrained=options.weights is not None):
+        size = trial_image_size(config, budget_size=options.image_size, native=native)
+        batch = int(value(config, "batch_size"))
+        try:
+            estimate = estimate_config(config, num_classes=data.num_classes if data is not None else 10,
+                                       image_size=size, batch_size=batch)
+        except Exception:  # a model that cannot be built: its trial fails on its own, and says why
+            continue
+        if largest is None or estimate.total > largest[0].total:
+            largest = (estimate, f"{config.get('backbone')} at {size}px, batch {batch}")
+    return largest
+
+
+class _LargestTrial:
+    """Stands in for an Optuna trial: answers ``backbone`` with the one asked for, every other suggestion
+    with its largest value (the first choice where the choices are not numbers)."""
+
+    def __init__(self, backbone: str, number: int) -> None:
+        self.backbone, self.number, self.params = backbone, number, {}
+
+    def suggest_categorical(self, name: str, choices):
+        choices = list(choices)
+        numbers = [c for c in choices if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        if name == "backbone":
+            chosen = self.backbone if self.backbone in choices else choices[0]
+        else:
+            chosen = max(numbers) if numbers else choices[0]
+        self.params[name] = chosen
+        return chosen
+
+    def suggest_int(self, name: str, low, high, *args, **kwargs):
+        self.params[name] = high
+        return high
+
+    suggest_float = suggest_int
+
+
+def _largest_configs(space, pretrained: bool) -> list[dict[str, Any]]:
+    """Each backbone's largest configuration (and each variant of a fixed space's); none where the space asks
+    its trial for more than :class:`_LargestTrial` answers."""
+    configs: dict[str, dict[str, Any]] = {}
+    for backbone in space.backbones:
+        for number in range(space.num_samples or 1):
+            trial = _LargestTrial(backbone, number)
+            try:
+                returned = space.suggest(trial, pretrained=pretrained) or {}
+            except Exception:
+                return []
+            config = {**trial.params, **returned}
+            configs.setdefault(repr(sorted(config.items(), key=lambda item: item[0])), config)
+    return list(configs.values())
 
 
 def make_trainable(options: SearchOptions, data, settings):

@@ -1,0 +1,111 @@
+"""How much memory training a Keras model takes: an estimate from the model alone, before anything trains.
+
+It is an estimate, not a measurement, made of three parts (:class:`MemoryEstimate`):
+
+- **activations**: the sum of every layer's output size per example (the layers of a nested backbone counted
+  one by one, the input included, residual sums not: their backward pass keeps nothing) x batch size x 4 bytes
+  (float32) x :data:`ACTIVATION_FACTOR`. Training keeps each layer's output for the backward pass (x1), and the
+  gradients flowing back hold part of that again (x0.5);
+- **parameters**: every weight x 4 bytes x 4: the weights, their gradients and Adam's two moments;
+- **runtime**: :data:`RUNTIME_BYTES`, what a trial's process holds before any of that (TensorFlow itself, the
+  input pipeline): a small CNN's trial peaked at 817 MiB (benchmarks/RESULTS.md, "Memory over trials").
+
+Measured against it (peak RSS of ``Model.fit`` on batches of 64, this 2-core CPU machine, TensorFlow 2 / Keras
+3): the custom CNN (depth 4, width 64) at 96 px 2.2 GiB (estimate 2.2), at 160 px 4.3 (4.5); MobileNetV2 at 96 px
+2.2 (2.2); EfficientNetB0 2.6 (2.5); ResNet50 2.7 (3.2). It counts the whole model as trained, so it errs high
+for a frozen backbone (whose outputs the backward pass does not keep) and for mixed precision (half the bytes);
+validation (no backward pass) stays below it.
+
+>>> MemoryEstimate(activations=2 * GIB, parameters=GIB // 2, runtime=GIB // 2).describe()
+'3.0 GiB (activations 2.0, parameters 0.5, runtime 0.5)'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ACTIVATION_FACTOR", "GIB", "RUNTIME_BYTES", "MemoryEstimate", "activation_count", "estimate_config",
+           "estimate_training", "gib"]
+
+GIB = 1024**3
+BYTES_PER_FLOAT = 4
+#: Each layer's output kept for the backward pass (1), plus the gradients in flight through it (0.5).
+ACTIVATION_FACTOR = 1.5
+#: The weights, their gradients and the optimizer's two moments (Adam, AdamW), in float32.
+PARAMETER_COPIES = 4
+#: A trial's process before its model: TensorFlow, Keras and the input pipeline (a small CNN's trial: 817 MiB).
+RUNTIME_BYTES = 768 * 1024**2
+
+
+def gib(count: float) -> str:
+    """Bytes in GiB, one decimal: ``'1.5 GiB'``."""
+    return f"{count / GIB:.1f} GiB"
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryEstimate:
+    """The estimated bytes of training one model at one batch size (see the module's docstring)."""
+
+    activations: int
+    parameters: int
+    runtime: int = RUNTIME_BYTES
+
+    @property
+    def total(self) -> int:
+        return self.activations + self.parameters + self.runtime
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{name} {getattr(self, name) / GIB:.1f}" for name in ("activations", "parameters", "runtime"))
+        return f"{gib(self.total)} ({parts})"
+
+
+def activation_count(model, *, nested: bool = False) -> int:
+    """Floats one example's layer outputs take: every layer's outputs, the input's included, nested models'
+    layers one by one (their input layers not again: they hold the tensor the outer model passes in)."""
+    import keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += activation_count(layer, nested=True)
+            continue
+        if isinstance(layer, keras.layers.Add) or (nested and isinstance(layer, keras.layers.InputLayer)):
+            continue  # a sum's backward pass keeps nothing; its output is the next layer's input, counted there
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # a layer called more than once, or never: no single output
+            continue
+        for output in outputs:
+            size = 1
+            for dim in output.shape[1:]:
+                size *= int(dim or 1)
+            total += size
+    return total
+
+
+def estimate_training(model, batch_size: int) -> MemoryEstimate:
+    """The estimated memory of training ``model`` on batches of ``batch_size`` (see the module's docstring)."""
+    activations = activation_count(model) * batch_size * BYTES_PER_FLOAT * ACTIVATION_FACTOR
+    return MemoryEstimate(activations=int(activations),
+                          parameters=int(model.count_params()) * BYTES_PER_FLOAT * PARAMETER_COPIES)
+
+
+def estimate_config(config: Mapping[str, Any], *, num_classes: int, image_size: int, batch_size: int) -> MemoryEstimate:
+    """:func:`estimate_training` of the model ``config`` builds, then freed.
+
+    The model is built without weights, and its variables are never initialised (a ``keras.StatelessScope``
+    that leaves them so): their shapes are all the estimate needs, and ResNet50 builds in a fraction of the time.
+    """
+    import keras
+
+    from benchmarks.models import build_model
+
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = build_model(config, num_classes=num_classes, image_size=image_size, weights=None)
+            return estimate_training(model, batch_size)
+    finally:
+        model = None
+        keras.backend.clear_session()  # forgets the uninitialised variables too
