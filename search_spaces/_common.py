@@ -56,3 +56,10 @@ def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: boo
     elif pretrained:  # without pretrained weights the whole backbone trains: nothing to unfreeze
         H["unfrozen_layers"].suggest(trial, 0, 40, step=10)
     return backbone
+
+
+def suggest_all(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> None:
+    """Suggest a whole trial of a space over ``backbones``: the model and its branch, the head, and training."""
+    suggest_model(trial, backbones, pretrained)
+    suggest_head(trial)
+    suggest_training(trial)

@@ -6,15 +6,13 @@ from typing import Any
 
 import optuna
 
-from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
+from search_spaces._common import one_per_backbone, suggest_all
 from search_spaces._space import SearchSpace
 
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
     """Suggest the custom CNN's depth and width, its head and training settings; nothing is returned as a constant."""
-    suggest_model(trial, ("custom_cnn",), pretrained)
-    suggest_head(trial)
-    suggest_training(trial)
+    suggest_all(trial, ("custom_cnn",), pretrained)
     return None
 
 

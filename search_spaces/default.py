@@ -11,7 +11,7 @@ from typing import Any
 import optuna
 
 from benchmarks.models import CUSTOM_CNN, get_backbone, list_backbones
-from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
+from search_spaces._common import one_per_backbone, suggest_all
 from search_spaces._space import SearchSpace
 
 
@@ -22,9 +22,7 @@ def backbones() -> tuple[str, ...]:
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
     """Suggest a model among :func:`backbones` with its branch's parameters, a head and training settings."""
-    suggest_model(trial, backbones(), pretrained)
-    suggest_head(trial)
-    suggest_training(trial)
+    suggest_all(trial, backbones(), pretrained)
     return None
 
 

@@ -10,15 +10,13 @@ from typing import Any
 import optuna
 
 from benchmarks.models import get_backbone, list_backbones
-from search_spaces._common import one_per_backbone, suggest_head, suggest_model, suggest_training
+from search_spaces._common import one_per_backbone, suggest_all
 from search_spaces._space import SearchSpace
 
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
     """Suggest a registered backbone (how many layers to unfreeze when pretrained), a head and training settings."""
-    suggest_model(trial, tuple(list_backbones()), pretrained)
-    suggest_head(trial)
-    suggest_training(trial)
+    suggest_all(trial, tuple(list_backbones()), pretrained)
     return None
 
 
