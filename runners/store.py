@@ -57,8 +57,9 @@ trials_table = sa.Table(
     sa.Column("wall_seconds", sa.Float),
     sa.Column("params", sa.BigInteger),
     sa.Column("trainable_params", sa.BigInteger),
-    # A two-objective search's cost (benchmarks.costs): the Keras model's single-image CPU latency on the trial's
-    # worker (median, ms) and floating-point operations per image; null where the trial measured none.
+    # What the model costs (benchmarks.costs): the Keras model's single-image CPU latency on the trial's worker
+    # (median, ms; a latency search's trials only) and floating-point operations per image at the trial's image
+    # size (every trial); null where the trial measured none.
     sa.Column("latency_ms", sa.Float),
     sa.Column("flops", sa.BigInteger),
     sa.Column("image_size", sa.Integer),
