@@ -101,15 +101,14 @@ def run_search(
         print(f"image size: the custom CNN trains at {native}px (the images are {data.native_size}px), "
               f"backbones at {options.image_size}px; --image-size sets one size for all", flush=True)
     check_weights(list(space.backbones), options.weights, options.image_size)
-    if store is None:
-        store = ResultsStore(options.db)
-        store.check_writable()
-        open_storage(options.optuna_storage)  # the study's storage opens too, before any trial
-
     start_ray(options, local_if_gone=resume is not None and not resume.address_given)
     import ray
 
     max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options)
+    if store is None:  # last of the checks, so that a rejected command leaves no database behind
+        store = ResultsStore(options.db)
+        store.check_writable()
+        open_storage(options.optuna_storage)  # the study's storage opens too, before any trial
     gpu = ""
     if options.gpus_per_trial:
         precision = "mixed precision, XLA" if options.precision == "mixed" else "float32"
