@@ -249,7 +249,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         disarm_sigterm_fallback()
+        _stop_ray()
     return 0
+
+
+def _stop_ray() -> None:
+    """Shut down the Ray this command started, if any: a rejected command called in-process leaves none behind."""
+    if "ray" in sys.modules:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
 
 
 if __name__ == "__main__":

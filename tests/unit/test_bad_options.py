@@ -1,7 +1,8 @@
-"""Bad flags stop before any trial with one `error:` line and exit code 2, in-process (no Ray, no trial).
+"""Bad flags stop before any trial with one `error:` line and exit code 2, in-process (no trial).
 
-The command-line corpus of issue 19 that needs no Ray: each case runs ``runners.search.main`` and checks the
+The command-line corpus of issue 19 that needs no trial: each case runs ``runners.search.main`` and checks the
 exit code, a single line on stderr, and that no results database was created (or the existing one untouched).
+The database is opened last of the checks, after Ray's resources, so its cases start (and stop) a local Ray.
 """
 
 from __future__ import annotations
