@@ -1,4 +1,5 @@
-"""How much memory training a Keras model takes: an estimate from the model alone, before anything trains.
+"""How much memory training a Keras model takes: an estimate from the model alone, before anything trains; and
+the largest configurations a search space samples (:func:`largest_configs`), whose models are the ones to estimate.
 
 It is an estimate, not a measurement, made of three parts (:class:`MemoryEstimate`):
 
@@ -26,8 +27,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ACTIVATION_FACTOR", "GIB", "RUNTIME_BYTES", "MemoryEstimate", "activation_count", "estimate_config",
-           "estimate_training", "gib"]
+__all__ = ["ACTIVATION_FACTOR", "GIB", "RUNTIME_BYTES", "LargestTrial", "MemoryEstimate", "activation_count",
+           "estimate_config", "estimate_training", "gib", "largest_configs"]
 
 GIB = 1024**3
 BYTES_PER_FLOAT = 4
@@ -109,3 +110,44 @@ def estimate_config(config: Mapping[str, Any], *, num_classes: int, image_size: 
     finally:
         model = None
         keras.backend.clear_session()  # forgets the uninitialised variables too
+
+
+class LargestTrial:
+    """Stands in for an Optuna trial: answers ``backbone`` with the one asked for, every other suggestion
+    with its largest value (the first choice where the choices are not numbers)."""
+
+    def __init__(self, backbone: str, number: int) -> None:
+        self.backbone, self.number, self.params = backbone, number, {}
+
+    def suggest_categorical(self, name: str, choices):
+        choices = list(choices)
+        numbers = [c for c in choices if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        if name == "backbone":
+            chosen = self.backbone if self.backbone in choices else choices[0]
+        else:
+            chosen = max(numbers) if numbers else choices[0]
+        self.params[name] = chosen
+        return chosen
+
+    def suggest_int(self, name: str, low, high, *args, **kwargs):
+        self.params[name] = high
+        return high
+
+    suggest_float = suggest_int
+
+
+def largest_configs(space, pretrained: bool) -> list[dict[str, Any]]:
+    """Each backbone's largest configuration in ``space`` (a ``search_spaces.SearchSpace``: its ``suggest``,
+    ``backbones`` and ``num_samples``), and each variant of a fixed space's; none where the space asks
+    its trial for more than :class:`LargestTrial` answers."""
+    configs: dict[str, dict[str, Any]] = {}
+    for backbone in space.backbones:
+        for number in range(space.num_samples or 1):
+            trial = LargestTrial(backbone, number)
+            try:
+                returned = space.suggest(trial, pretrained=pretrained) or {}
+            except Exception:
+                return []
+            config = {**trial.params, **returned}
+            configs.setdefault(repr(sorted(config.items(), key=lambda item: item[0])), config)
+    return list(configs.values())

@@ -213,17 +213,17 @@ def largest_trial(options: SearchOptions, data=None) -> tuple[Any, str] | None:
     (``'resnet50 at 224px, batch 64'``); None where the space cannot be probed.
 
     Each backbone of the space is built once (no weights) at the largest of everything the space suggests for it
-    (:class:`_LargestTrial`), at the image size it would train at (``benchmarks.resolution``).
+    (``benchmarks.memory.largest_configs``), at the image size it would train at (``benchmarks.resolution``).
     """
     from benchmarks.hyperparameters import value
-    from benchmarks.memory import estimate_config
+    from benchmarks.memory import estimate_config, largest_configs
     from benchmarks.resolution import trial_image_size
     from search_spaces import get_space
 
     space = get_space(options.space)
     native = data.native_size if data is not None and options.native_resolution else None
     largest = None
-    for config in _largest_configs(space, pretrained=options.weights is not None):
+    for config in largest_configs(space, pretrained=options.weights is not None):
         size = trial_image_size(config, budget_size=options.image_size, native=native)
         batch = int(value(config, "batch_size"))
         try:
@@ -234,46 +234,6 @@ def largest_trial(options: SearchOptions, data=None) -> tuple[Any, str] | None:
         if largest is None or estimate.total > largest[0].total:
             largest = (estimate, f"{config.get('backbone')} at {size}px, batch {batch}")
     return largest
-
-
-class _LargestTrial:
-    """Stands in for an Optuna trial: answers ``backbone`` with the one asked for, every other suggestion
-    with its largest value (the first choice where the choices are not numbers)."""
-
-    def __init__(self, backbone: str, number: int) -> None:
-        self.backbone, self.number, self.params = backbone, number, {}
-
-    def suggest_categorical(self, name: str, choices):
-        choices = list(choices)
-        numbers = [c for c in choices if isinstance(c, (int, float)) and not isinstance(c, bool)]
-        if name == "backbone":
-            chosen = self.backbone if self.backbone in choices else choices[0]
-        else:
-            chosen = max(numbers) if numbers else choices[0]
-        self.params[name] = chosen
-        return chosen
-
-    def suggest_int(self, name: str, low, high, *args, **kwargs):
-        self.params[name] = high
-        return high
-
-    suggest_float = suggest_int
-
-
-def _largest_configs(space, pretrained: bool) -> list[dict[str, Any]]:
-    """Each backbone's largest configuration (and each variant of a fixed space's); none where the space asks
-    its trial for more than :class:`_LargestTrial` answers."""
-    configs: dict[str, dict[str, Any]] = {}
-    for backbone in space.backbones:
-        for number in range(space.num_samples or 1):
-            trial = _LargestTrial(backbone, number)
-            try:
-                returned = space.suggest(trial, pretrained=pretrained) or {}
-            except Exception:
-                return []
-            config = {**trial.params, **returned}
-            configs.setdefault(repr(sorted(config.items(), key=lambda item: item[0])), config)
-    return list(configs.values())
 
 
 def make_trainable(options: SearchOptions, data, settings):
