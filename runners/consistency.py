@@ -10,7 +10,7 @@ from __future__ import annotations
 from benchmarks.errors import UserError
 from runners.options import SearchOptions, resume_command
 
-__all__ = ["Interrupted", "check_complete", "check_recorded", "forget_unknown_trials", "mark_ended"]
+__all__ = ["Interrupted", "check_complete", "check_recorded", "forget_unknown_trials", "mark_ended", "saved_statuses"]
 
 
 class Interrupted(Exception):
@@ -46,10 +46,28 @@ def check_recorded(grid, store, run_id: str, options: SearchOptions) -> None:
 
 
 def check_complete(grid, expected: int) -> None:
-    """Ray Tune returns normally after a first Ctrl-C, with trials unfinished: that is an interruption."""
-    ended = grid.num_terminated + grid.num_errors
-    if len(grid) < expected or ended < len(grid):
+    """Ray Tune returns normally after a first Ctrl-C, with trials unfinished: that is an interruption.
+
+    What counts is the state Ray saved, the one ``--resume`` continues: a Ctrl-C saves it with the running trials
+    still running, then stops them and marks them TERMINATED in the ``grid`` it returns (a trial started just
+    before, with no result yet, included), as if they had ended. Where that state cannot be read, the grid's.
+    """
+    statuses = saved_statuses(grid)
+    if statuses is None:
+        statuses = ["ERROR" if result.error is not None else "TERMINATED" for result in grid]
+    ended = sum(status in ("TERMINATED", "ERROR") for status in statuses)
+    if len(statuses) < expected or ended < len(statuses):
         raise Interrupted(f"{ended} of {expected} trials ended")
+
+
+def saved_statuses(grid) -> list[str] | None:
+    """Each trial's status in the experiment state Ray saved last (None where it cannot be read)."""
+    from ray.tune import ExperimentAnalysis
+
+    try:
+        return [trial.status for trial in ExperimentAnalysis(grid.experiment_path, storage_filesystem=grid.filesystem).trials]
+    except Exception:
+        return None
 
 
 def forget_unknown_trials(grid, store, run_id: str, *, repeats: bool) -> None:
