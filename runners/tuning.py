@@ -10,6 +10,7 @@ called, so the command line's ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -17,6 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.errors import UserError
+from runners._quiet import _stderr_to_devnull
 
 if TYPE_CHECKING:
     from runners.options import SearchOptions
@@ -88,12 +90,21 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
                     runtime_env={"env_vars": env} if env else None)
     # "local" (the default): never join a cluster that another `ray start` on this machine announced in /tmp/ray.
     address = options.address or "local"
+    answers = _answers(address)  # ray.init retries an address where nothing listens for minutes: ask first
     try:
-        ray.init(address=address, **settings)
+        if answers is False:
+            raise ConnectionError(f"nothing answers at {address}")
+        # Joining, Ray's C++ client writes each retry to the terminal (a refused token: 20 lines); not its errors.
+        with contextlib.nullcontext() if options.verbose or address == "local" else _stderr_to_devnull():
+            ray.init(address=address, **settings)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        if not (local_if_gone and address != "local"):
+        if not (local_if_gone and address != "local" and not answers):
+            hint = "start it with `ray start --head` or drop --address"
+            if answers and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+                hint = ("it answers but refused this driver: if its `ray start` used token authentication (Ray's "
+                        "default where ~/.ray/auth_token exists), run with RAY_AUTH_MODE=token, or drop --address")
             raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
-                            "start it with `ray start --head` or drop --address") from None
+                            f"{hint}") from None
         print(f"ray: the run's cluster {address} does not answer; continuing on a local Ray", flush=True)
         address = "local"
         ray.init(address=address, **settings)
@@ -104,6 +115,21 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
         print(f"ray: joined the cluster at {ray.get_runtime_context().gcs_address} ({address}): {nodes} node"
               f"{'' if nodes == 1 else 's'}, {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs",
               flush=True)
+
+
+def _answers(address: str, timeout_s: float = 5.0) -> bool | None:
+    """Whether something listens at a ``host:port`` (or ``ray://host:port``) address; None for ``auto``,
+    ``local`` and the like, which are Ray's to resolve."""
+    import socket
+
+    host, colon, port = address.split("://", 1)[-1].rpartition(":")
+    if not colon or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 #: Seconds a SIGTERM'd search gets to stop the way Ctrl-C stops it before it is ended where it stands.
