@@ -1,4 +1,4 @@
-"""An interrupted search continues with --resume: a killed driver (SIGKILL) and Ctrl-C (SIGINT).
+"""An interrupted search continues with --resume: a killed driver (SIGKILL), Ctrl-C (SIGINT) and SIGTERM.
 
 The totals must be exact afterwards: one row per trial, none lost, none doubled, the run's row kept, and the
 Optuna sampler's history carried over (Tuner.restore once dropped it, ray#30861). Marked ``e2e``.
@@ -7,15 +7,18 @@ Optuna sampler's history carried over (Tuner.restore once dropped it, ray#30861)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 import optuna
 import pandas as pd
 import pytest
-from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
+from helpers import TEST_SPACES, kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
 
 
 pytestmark = pytest.mark.e2e
@@ -133,6 +136,60 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_tmp):
     rerun = run_cli("runners.search", *STEADY, "--num-samples", "1", "--name", name, cwd=tmp_path, timeout=120, env=ray_tmp)
     assert rerun.returncode == 2 and f"continue it with --resume {name}" in rerun.stderr
     assert len(table(tmp_path, "select * from trials")) == 2
+
+
+def start_in_a_group_of_its_own(*args: str, cwd, env: dict, log) -> subprocess.Popen:
+    """``python -m runners.search args`` as :func:`helpers.start_cli` starts it, leading a process group of its own:
+    the group that ``timeout`` and job schedulers send SIGTERM to, the search's local Ray included."""
+    path = os.pathsep.join(p for p in (str(TEST_SPACES), os.environ.get("PYTHONPATH", "")) if p)
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", "runners.search", *args], cwd=cwd, stdout=out,
+                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": path, **env},
+                                start_new_session=True)
+
+
+def test_sigterm_to_the_whole_group_stops_like_ctrl_c_and_resume_finishes_each_trial_once(tmp_path, ray_tmp):
+    # As `timeout -s TERM 60 python -m runners.search ...` does: the driver and its Ray get SIGTERM at once, so the
+    # search cannot stop through Ray; within SIGTERM_GRACE_S (10 s) it is recorded as interrupted all the same.
+    name, epochs = "terminated", 3
+    experiment = tmp_path / "results" / "ray" / name
+    driver = start_in_a_group_of_its_own(*STEADY, "--num-samples", "2", "--epochs", str(epochs), "--max-concurrent",
+                                         "1", "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
+    try:
+        # Once the first trial is recorded and the second has checkpointed an epoch: Ray saves its state right
+        # after a checkpoint, so the state --resume reads knows that the first trial ended.
+        def midway():
+            done = recorded(tmp_path, name)
+            return done and any(t not in done and r[-1]["epoch"] < epochs for t, r in trial_results(experiment).items())
+
+        wait_for(midway, driver)
+        time.sleep(0.3)
+        signalled = time.monotonic()
+        os.killpg(driver.pid, signal.SIGTERM)
+        driver.wait(timeout=120)
+        assert time.monotonic() - signalled < 60  # SIGTERM_GRACE_S (10 s) and an exit, never a hang
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=30)
+    log = (tmp_path / "first.log").read_text()
+    assert driver.returncode == 130, log[-3000:]
+    assert "Traceback" not in log and "SIGTERM received" not in log, log[-3000:]
+    resume = f"error: interrupted; continue it with: python -m runners.search --resume {name}"
+    assert log.strip().splitlines()[-1] == resume and log.count("error: interrupted") == 1, log[-3000:]
+    assert list(table(tmp_path, "select status from runs").status) == ["interrupted"]
+    before = table(tmp_path, "select trial_id, val_accuracy from trials")
+    assert len(before) == 1
+
+    command = resume.split("continue it with: ")[1].split()
+    assert command[:3] == ["python", "-m", "runners.search"]
+    result = run_cli("runners.search", *command[3:], cwd=tmp_path, timeout=600, env=ray_tmp)  # the printed command
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "resume: 1 of 2 trials already recorded" in result.stdout
+    after = table(tmp_path, "select trial_id, val_accuracy, status from trials")
+    assert len(after) == 2 and after.trial_id.is_unique and set(after.status) == {"completed"}
+    assert list(after.set_index("trial_id").loc[before.trial_id].val_accuracy) == list(before.val_accuracy)
+    assert list(table(tmp_path, "select status from runs").status) == ["finished"]
 
 
 def test_a_driver_killed_during_the_repeats_resumes_them_with_one_row_each(tmp_path, ray_tmp):
