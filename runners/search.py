@@ -104,7 +104,7 @@ def run_search(
     start_ray(options, local_if_gone=resume is not None and not resume.address_given)
     import ray
 
-    max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options)
+    max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options, data)
     if store is None:  # last of the checks, so that a rejected command leaves no database behind
         store = ResultsStore(options.db)
         store.check_writable()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import pickle
 from typing import Any
 
+import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
@@ -35,7 +37,8 @@ class RankedOptunaSearch(OptunaSearch):
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         if TRIAL_ERROR in result:
             return  # the NaN a failed trial reports is no intermediate value
-        super().on_trial_result(trial_id, result)
+        with _already_told():
+            super().on_trial_result(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if result and TRIAL_ERROR in result:
@@ -47,11 +50,26 @@ class RankedOptunaSearch(OptunaSearch):
             ot_trial = self._ot_trials.get(trial_id)
             step, value = result.get("training_iteration"), result.get(self.metric)
             if ot_trial is not None and step is not None and _finite(value) and not isinstance(self.metric, list):
-                ot_trial.report(value, step)
+                with _already_told():
+                    ot_trial.report(value, step)
             result = None
         elif result and isinstance(self.metric, list) and not all(_finite(result.get(m)) for m in self.metric):
             result, error = None, True
         super().on_trial_complete(trial_id, result, error)
+
+
+@contextlib.contextmanager
+def _already_told():
+    """Ignore a report to an Optuna trial the stored study already holds as finished.
+
+    A driver that died after a trial ended but before Ray saved its state leaves that trial finished in the study
+    (Optuna's storage is written at once) yet unfinished for Ray, which runs it again on ``--resume``: the study
+    keeps its first ending, and the rerun's reports have nothing to change.
+    """
+    try:
+        yield
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass
 
 
 def _finite(value: Any) -> bool:

@@ -103,6 +103,8 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
             if answers and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
                 hint = ("it answers but refused this driver: if its `ray start` used token authentication (Ray's "
                         "default where ~/.ray/auth_token exists), run with RAY_AUTH_MODE=token, or drop --address")
+            if address == "local":
+                raise UserError(f"cannot start a local Ray ({str(error).splitlines()[0][:160]})") from None
             raise UserError(f"cannot connect to Ray at {options.address!r} ({str(error).splitlines()[0][:160]}); "
                             f"{hint}") from None
         print(f"ray: the run's cluster {address} does not answer; continuing on a local Ray", flush=True)

@@ -72,3 +72,19 @@ def test_a_trial_that_raised_fails_instead_of_reporting_nan():
     trial = _study_trial(searcher, 0)
     assert trial.state == optuna.trial.TrialState.FAIL
     assert trial.intermediate_values == {1: 0.40}  # the NaN never became an intermediate value
+
+
+def test_reports_to_a_trial_the_stored_study_already_finished_are_ignored():
+    """A driver killed after a trial ended but before Ray saved its state: Ray runs the trial again on --resume,
+    and its reports reach an Optuna trial the stored study holds as COMPLETE."""
+    searcher = _searcher()
+    searcher.suggest("t1")
+    last = _epochs(searcher, "t1", [0.40, 0.70], final=True)
+    searcher.on_trial_complete("t1", last)
+    finished = searcher._ot_study.trials[0]
+    searcher._ot_trials["t1"] = optuna.Trial(searcher._ot_study, finished._trial_id)  # restored: still "running"
+    _epochs(searcher, "t1", [0.30, 0.50, 0.60], final=False)  # epoch 3: a step the study has not seen
+    stopped = _epochs(searcher, "t1", [0.3, 0.5, 0.6, 0.65], final=False, stopped=True)  # ASHA stops it at 4
+    searcher.on_trial_complete("t1", stopped)
+    trial = _study_trial(searcher, 0)
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == pytest.approx(0.70)
