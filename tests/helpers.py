@@ -134,3 +134,14 @@ def trial_results(experiment: Path) -> dict[str, list[dict]]:
                 continue
             results.setdefault(row["trial_id"], []).append(row)
     return results
+
+
+def search_options(**overrides):
+    """A small search's ``SearchOptions`` (digits, default space, smoke budget), with ``overrides``."""
+    from runners.options import SearchOptions
+
+    base = dict(dataset="digits", space="default", budget="smoke", num_samples=8, epochs=2, image_size=32,
+                sampler="tpe", scheduler="asha", weights=None, seed=0, address=None, max_concurrent=None,
+                cpus_per_trial=1.0, gpus_per_trial=0.0, results="results", db="sqlite://", name="x",
+                data_dir=None, val_fraction=0.15, test_fraction=0.15)
+    return SearchOptions(**{**base, **overrides})

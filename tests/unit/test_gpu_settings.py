@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.errors import UserError
 from runners.gpu import GpuSettings, apply_gpu_settings, gpu_settings, trial_resources
+from helpers import search_options
 
 
 def test_cpu_trials_get_no_gpu_settings_whatever_the_precision():
@@ -84,16 +85,6 @@ def test_under_mixed_precision_the_classifier_outputs_float32():
     assert model.output.dtype == "float32"
 
 
-def _options(**overrides):
-    from runners.options import SearchOptions
-
-    base = dict(dataset="digits", space="default", budget="smoke", num_samples=8, epochs=2, image_size=32,
-                sampler="tpe", scheduler="asha", weights=None, seed=0, address=None, max_concurrent=None,
-                cpus_per_trial=1.0, gpus_per_trial=0.0, results="results", db="sqlite://", name="x",
-                data_dir=None, val_fraction=0.15, test_fraction=0.15)
-    return SearchOptions(**{**base, **overrides})
-
-
 @pytest.mark.parametrize("resources, cpus, gpus, expected", [
     ({"CPU": 16, "GPU": 1}, 1, 0.25, 4),  # four trials share the card
     ({"CPU": 16, "GPU": 1}, 1, 0.1, 8),  # 1 / 0.1 is 9.99...: still 9 fit, capped by the 8 trials
@@ -104,14 +95,14 @@ def _options(**overrides):
 def test_concurrency_follows_fractional_gpus_and_cpus(resources, cpus, gpus, expected):
     from runners.tuning import fit_concurrency
 
-    assert fit_concurrency(resources, _options(cpus_per_trial=cpus, gpus_per_trial=gpus)) == expected
+    assert fit_concurrency(resources, search_options(cpus_per_trial=cpus, gpus_per_trial=gpus)) == expected
 
 
 def test_more_gpu_per_trial_than_the_cluster_has_is_a_user_error():
     from runners.tuning import fit_concurrency
 
     with pytest.raises(UserError, match="cluster has 0 GPUs"):
-        fit_concurrency({"CPU": 4}, _options(gpus_per_trial=0.5))
+        fit_concurrency({"CPU": 4}, search_options(gpus_per_trial=0.5))
 
 
 def test_the_cli_turns_precision_and_gpus_into_options(tmp_path):

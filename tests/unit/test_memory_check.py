@@ -11,16 +11,7 @@ import pytest
 from benchmarks.errors import UserError
 from benchmarks.memory import GIB, RUNTIME_BYTES, MemoryEstimate
 from search_spaces import SearchSpace
-
-
-def _options(**overrides):
-    from runners.options import SearchOptions
-
-    base = dict(dataset="digits", space="default", budget="smoke", num_samples=8, epochs=2, image_size=32,
-                sampler="tpe", scheduler="asha", weights=None, seed=0, address=None, max_concurrent=None,
-                cpus_per_trial=1.0, gpus_per_trial=0.0, results="results", db="sqlite://", name="x",
-                data_dir=None, val_fraction=0.15, test_fraction=0.15)
-    return SearchOptions(**{**base, **overrides})
+from helpers import search_options
 
 
 def _small_cnn_space_suggest(trial, pretrained=True):
@@ -82,7 +73,7 @@ def test_the_largest_trial_is_built_at_its_image_size_and_largest_batch(monkeypa
     from runners.tuning import largest_trial
 
     monkeypatch.setattr("search_spaces.get_space", lambda name: SMALL)
-    estimate, what = largest_trial(_options(space="small", image_size=48))
+    estimate, what = largest_trial(search_options(space="small", image_size=48))
     assert what == "custom_cnn at 48px, batch 32"
     config = {"backbone": "custom_cnn", "depth": 2, "width": 8, "dense_units": 32, "dropout": 0.0}
     assert estimate == estimate_config(config, num_classes=10, image_size=48, batch_size=32)
@@ -96,7 +87,7 @@ def test_a_trial_larger_than_rays_memory_is_a_one_line_error_naming_the_numbers(
     from runners.tuning import fit_memory
 
     with pytest.raises(UserError) as error:
-        fit_memory({"CPU": 2, "memory": 3 * GIB}, _options(image_size=224), 2, largest=(ESTIMATE, WHAT))
+        fit_memory({"CPU": 2, "memory": 3 * GIB}, search_options(image_size=224), 2, largest=(ESTIMATE, WHAT))
     message = str(error.value)
     assert "\n" not in message
     assert message == ("one trial (resnet50 at 224px, batch 64) needs an estimated 4.0 GiB (activations 3.0, "
@@ -107,10 +98,10 @@ def test_a_trial_larger_than_rays_memory_is_a_one_line_error_naming_the_numbers(
 def test_fewer_trials_at_a_time_where_only_fewer_fit_and_it_says_so(capsys):
     from runners.tuning import fit_memory
 
-    assert fit_memory({"CPU": 4, "memory": 9 * GIB}, _options(), 4, largest=(ESTIMATE, WHAT)) == 2
+    assert fit_memory({"CPU": 4, "memory": 9 * GIB}, search_options(), 4, largest=(ESTIMATE, WHAT)) == 2
     assert capsys.readouterr().out == ("ray: 9.0 GiB of memory holds 2 trials at a time, not 4: the largest "
                                        "(resnet50 at 224px, batch 64) needs about 4.0 GiB (estimated)\n")
-    assert fit_memory({"CPU": 4, "memory": 16 * GIB}, _options(), 4, largest=(ESTIMATE, WHAT)) == 4
+    assert fit_memory({"CPU": 4, "memory": 16 * GIB}, search_options(), 4, largest=(ESTIMATE, WHAT)) == 4
     assert capsys.readouterr().out == ""
 
 
@@ -118,15 +109,15 @@ def test_no_memory_check_without_rays_figure_or_on_gpus():
     from runners.tuning import fit_memory
 
     tiny = {"CPU": 4, "GPU": 1, "memory": GIB // 4}
-    assert fit_memory({"CPU": 4}, _options(), 4, largest=(ESTIMATE, WHAT)) == 4
-    assert fit_memory(tiny, _options(gpus_per_trial=0.25), 4, largest=(ESTIMATE, WHAT)) == 4
+    assert fit_memory({"CPU": 4}, search_options(), 4, largest=(ESTIMATE, WHAT)) == 4
+    assert fit_memory(tiny, search_options(gpus_per_trial=0.25), 4, largest=(ESTIMATE, WHAT)) == 4
 
 
 def test_fit_concurrency_checks_the_spaces_largest_trial_against_rays_memory(monkeypatch):
     from runners.tuning import fit_concurrency
 
     monkeypatch.setattr("search_spaces.get_space", lambda name: SMALL)
-    options = _options(space="small", image_size=32, max_concurrent=3)
+    options = search_options(space="small", image_size=32, max_concurrent=3)
     with pytest.raises(UserError, match=r"^one trial \(custom_cnn at 32px, batch 32\) needs an estimated 0\.8 GiB .* "
                                         r"more than the 0\.5 GiB the Ray cluster has"):
         fit_concurrency({"CPU": 4, "memory": GIB / 2}, options)
