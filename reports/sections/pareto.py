@@ -4,10 +4,10 @@ Shown for a dataset where a run searched two objectives (``--objective accuracy,
 ``,flops``) or any trial measured its latency; FLOPs alone do not show it, since every trial counts them. Every
 finished searched or reference-recipe trial is a grey point; the Pareto front (validation accuracy up, cost down;
 :func:`benchmarks.pareto.pareto_front`) is highlighted and joined, the finalists the search repeated and the
-reference recipes are marked. One panel against latency (the Keras model's single-image CPU latency on its
-trial's worker, so comparable between trials of one search on like workers, not a deployment figure), one against
-parameters. A table lists the front against latency (else against parameters).
-"""
+reference recipes are marked. One panel per cost the trials measured: latency (the Keras model's single-image CPU
+latency on its trial's worker, so comparable between trials of one search on like workers, not a deployment
+figure), FLOPs per image and parameters. A table lists the front against the cost a run of the dataset searched,
+else against latency, else against parameters."""
 
 from __future__ import annotations
 
@@ -17,28 +17,33 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from benchmarks.costs import COSTS
 from benchmarks.pareto import pareto_front
 from reports import plots
 from reports.document import Note, Paragraph, Section
 from reports.sections.base import Column, Context, figure, format_table, plural
 from reports.trials import finished, of_dataset, repeats
 
-__all__ = ["COST_COLUMNS", "PLOTS", "build", "front_of", "pareto_plot", "pareto_trials", "two_objective"]
+__all__ = ["COST_COLUMNS", "PLOTS", "build", "front_of", "pareto_plot", "pareto_trials", "searched_costs",
+           "two_objective"]
 
 PLOTS = ("pareto",)
 
 #: The cost columns a trial measures beyond its parameters (benchmarks.costs); latency only for a search by it.
 COST_COLUMNS = ("latency_ms", "flops")
-#: The panels: the cost column, its axis label, log scale.
+#: The panels, each shown where a trial measured its cost: the cost column, its axis label, log scale.
 PANELS = (("latency_ms", "latency (ms, Keras model, trial's CPU worker)", False),
+          ("flops", "FLOPs per image (log scale)", True),
           ("params", "parameters (log scale)", True))
+#: What the front is said to be against, by cost column.
+AGAINST = {"latency_ms": "latency", "flops": "FLOPs", "params": "parameters"}
 
 NOTE = (
     "Grey: every finished trial (searched or reference recipe) with the cost measured. Highlighted and joined: "
     "the Pareto front, the trials no other trial beats in validation accuracy without costing more. Latency is "
     "the Keras model's single-image CPU latency on its trial's own worker (median after warm-up), measured once "
-    "per trial: comparable between trials of one search on like workers, not a deployment figure. Size is the "
-    "parameters' size as float32 weights."
+    "per trial: comparable between trials of one search on like workers, not a deployment figure. FLOPs are per "
+    "image, a multiply and an add counted apart. Size is the parameters' size as float32 weights."
 )
 
 
@@ -99,12 +104,31 @@ def pareto_plot(frame: pd.DataFrame, dataset: str, path: str | os.PathLike) -> P
     return plots.save(fig, path)
 
 
+def searched_costs(runs: pd.DataFrame, dataset: str) -> list[str]:
+    """The cost columns runs of ``dataset`` searched against accuracy (``runs.objective`` ``accuracy,COST``), in
+    the order the runs were stored, each once.
+
+    Example:
+        A run of ``--objective accuracy,flops`` on digits gives ``["flops"]``; runs of accuracy alone give ``[]``.
+    """
+    if "objective" not in runs or "dataset" not in runs:
+        return []
+    objectives = runs.loc[runs["dataset"] == dataset, "objective"].dropna().astype(str)
+    names = [text.split(",", 1)[1] for text in objectives if "," in text]
+    return list(dict.fromkeys(COSTS[name].column for name in names if name in COSTS))
+
+
 def two_objective(runs: pd.DataFrame, dataset: str) -> bool:
     """Whether a run of ``dataset`` searched accuracy against a cost (``runs.objective`` ``accuracy,COST``)."""
-    if "objective" not in runs or "dataset" not in runs:
-        return False
-    objectives = runs.loc[runs["dataset"] == dataset, "objective"].dropna().astype(str)
-    return bool(objectives.str.contains(",").any())
+    return bool(searched_costs(runs, dataset))
+
+
+def _table_cost(frame: pd.DataFrame, searched: list[str]) -> str:
+    """The cost the front's table is against: the first one searched that was measured, else latency, else params."""
+    for column in (*searched, "latency_ms"):
+        if frame[column].notna().any():
+            return column
+    return "params"
 
 
 def build(context: Context) -> Section | None:
@@ -120,10 +144,12 @@ def build(context: Context) -> Section | None:
     path = pareto_plot(frame, dataset, context.plot_path("pareto"))
     if path is None:
         return section.add(Paragraph("No finished trial of this dataset measured its cost.", "empty"))
-    section.add(figure(path, f"Pareto front of validation accuracy against latency and parameters on {dataset}",
+    *first, last = [AGAINST[column] for column, _, _ in PANELS if frame[column].notna().any()]
+    panels = f"{', '.join(first)} and {last}" if first else last
+    section.add(figure(path, f"Pareto front of validation accuracy against {panels} on {dataset}",
                        "Every trial in grey, the Pareto front highlighted; finalists, reference recipes and each "
                        "run's picked trial marked."))
-    cost = "latency_ms" if frame["latency_ms"].notna().any() else "params"
+    cost = _table_cost(frame, searched_costs(context.data.runs, dataset))
     front = front_of(frame, cost).assign(marks=lambda f: f.apply(_marks, axis=1))
     columns = [Column("label", "Trial"), Column("backbone", "Backbone"), Column("val_accuracy", "Val. acc.", "score"),
                Column("latency_ms", "Latency (ms)", "float"), Column("size_mb", "Size (MB)", "float"),
@@ -131,7 +157,7 @@ def build(context: Context) -> Section | None:
     if front["flops"].notna().any():
         columns.append(Column("flops", "FLOPs", "params"))
     columns.append(Column("marks", "Marked"))
-    against = "latency" if cost == "latency_ms" else "parameters"
+    against = AGAINST[cost]
     return section.add(
         format_table(front, columns, css_class="pareto", attrs={"dataset": dataset, "rows": str(len(front))},
                      caption=f"The Pareto front against {against}: {len(front)} of "

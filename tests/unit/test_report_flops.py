@@ -1,6 +1,7 @@
 """FLOPs per image in the report (issue 21): a column of the tables of trials next to the parameters wherever a
 trial counted them, nothing where none did (an older database, even one without the column); the Pareto section
-stays for searches of two objectives (or a latency measured), since every trial now counts its FLOPs."""
+stays for searches of two objectives (or a latency measured), since every trial now counts its FLOPs, and a search
+of accuracy against FLOPs gets its front against FLOPs."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ def test_the_tables_of_trials_show_flops_and_the_pareto_section_needs_two_object
     # Beans searched accuracy against FLOPs: its front; digits counted FLOPs in a one-objective search: none.
     assert markdown.count("Accuracy against latency and size: the Pareto front") == 1
     assert "on beans" in markdown[markdown.index("The Pareto front against"):].split("\n")[0]
+    # ...plotted against FLOPs too, and its table is against the cost the run searched, not latency or size.
+    assert "The Pareto front against FLOPs: 2 of 2 trials with the FLOPs measured on beans" in markdown
+    assert "Pareto front of validation accuracy against FLOPs and parameters on beans" in markdown
 
 
 def test_a_database_without_the_flops_column_still_reports(fake_results, tmp_path):
