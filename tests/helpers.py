@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -119,6 +121,32 @@ def start_cli(module: str, *args: str, cwd: Path, env: dict | None = None, log: 
     with open(log, "w") as out:
         return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 env=environment)
+
+
+def wait_for(condition, driver: subprocess.Popen, *, timeout: float = 300, log: Path | None = None) -> None:
+    """Poll ``condition()`` until it holds, failing should ``driver`` end first or ``timeout`` seconds pass; the
+    failure quotes the end of ``log``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+        assert driver.poll() is None, f"the search ended before the interruption (exit {driver.returncode})\n{tail}"
+        assert time.monotonic() < deadline, f"timed out waiting for the search to get there\n{tail}"
+        time.sleep(0.25)
+
+
+def interrupt_when(condition, driver: subprocess.Popen, *, sig: int = signal.SIGINT, settle: float = 0.0,
+                   timeout: float = 300, wait: float = 120, log: Path | None = None) -> None:
+    """Once ``condition()`` holds (:func:`wait_for`), wait ``settle`` seconds, send ``driver`` the signal ``sig``
+    and wait up to ``wait`` seconds for it to end; a driver still running then, or after a failed wait, is killed."""
+    try:
+        wait_for(condition, driver, timeout=timeout, log=log)
+        time.sleep(settle)
+        driver.send_signal(sig)
+        driver.wait(timeout=wait)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=30)
 
 
 def trial_results(experiment: Path) -> dict[str, list[dict]]:

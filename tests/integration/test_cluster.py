@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
+from helpers import interrupt_when, kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 
@@ -185,16 +185,8 @@ def test_address_joins_a_ray_start_head_says_so_and_a_resume_without_it_goes_loc
     name = "head-gone"
     driver = start_cli("runners.search", *STEADY, "--num-samples", "2", "--epochs", "2", "--max-concurrent", "1",
                        "--address", ray_head.address, "--name", name, cwd=tmp_path, env=env, log=tmp_path / "first.log")
-    try:
-        deadline = time.monotonic() + 300
-        while not recorded(tmp_path / "results" / "leaderboard.db", name):  # the first trial is recorded
-            assert driver.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()[-3000:]
-            time.sleep(0.25)
-        driver.send_signal(signal.SIGINT)
-        driver.wait(timeout=120)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+    # Ctrl-C once the first trial is recorded.
+    interrupt_when(lambda: recorded(tmp_path / "results" / "leaderboard.db", name), driver, log=tmp_path / "first.log")
     log = (tmp_path / "first.log").read_text()
     assert driver.returncode == 130, log[-3000:]
     port = ray_head.port

@@ -18,7 +18,8 @@ import time
 import optuna
 import pandas as pd
 import pytest
-from helpers import TEST_SPACES, kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results
+from helpers import (TEST_SPACES, interrupt_when, kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli,
+                     trial_results, wait_for)
 
 
 pytestmark = pytest.mark.e2e
@@ -40,14 +41,6 @@ def table(workdir, sql: str, *params) -> pd.DataFrame:
         return pd.read_sql(sql, conn, params=params)
 
 
-def wait_for(condition, driver, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert driver.poll() is None, f"the search ended before the interruption (exit {driver.returncode})"
-        assert time.monotonic() < deadline, "timed out waiting for the search to get there"
-        time.sleep(0.25)
-
-
 def recorded(workdir, name: str) -> set[str]:
     if not (workdir / "results" / "leaderboard.db").exists():
         return set()
@@ -62,19 +55,13 @@ def test_a_killed_driver_resumes_with_exact_totals_and_the_sampler_history(tmp_p
     experiment = tmp_path / "results" / "ray" / name
     driver = start_cli("runners.search", *STEADY, "--num-samples", str(samples), "--epochs", str(epochs),
                        "--max-concurrent", "2", "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
-    try:
-        # Kill it once a trial is recorded and another has checkpointed its first epoch, and no more.
-        def midway():
-            done = recorded(tmp_path, name)
-            return done and any(t not in done and r[-1]["epoch"] == 1 for t, r in trial_results(experiment).items())
+    # Kill it once a trial is recorded and another has checkpointed its first epoch, and no more.
+    def midway():
+        done = recorded(tmp_path, name)
+        return done and any(t not in done and r[-1]["epoch"] == 1 for t, r in trial_results(experiment).items())
 
-        wait_for(midway, driver)
-        time.sleep(0.3)  # the driver saves its experiment state right after a checkpoint; epochs take seconds
-        driver.send_signal(signal.SIGKILL)
-        driver.wait(timeout=30)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+    # settle: the driver saves its experiment state right after a checkpoint; epochs take seconds
+    interrupt_when(midway, driver, sig=signal.SIGKILL, settle=0.3, wait=30, log=tmp_path / "first.log")
     before = table(tmp_path, "select trial_id, val_accuracy, learning_rate from trials where run_name = ?", name)
     run_before = table(tmp_path, "select run_id, status from runs where run_name = ?", name)
     assert 1 <= len(before) < samples and list(run_before.status) == ["running"]
@@ -111,13 +98,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_tmp):
     name = "interrupted"
     driver = start_cli("runners.search", *STEADY, "--num-samples", "2", "--epochs", "3", "--max-concurrent", "1",
                        "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
-    try:
-        wait_for(lambda: trial_results(tmp_path / "results" / "ray" / name), driver)
-        driver.send_signal(signal.SIGINT)
-        driver.wait(timeout=120)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+    interrupt_when(lambda: trial_results(tmp_path / "results" / "ray" / name), driver, log=tmp_path / "first.log")
     log = (tmp_path / "first.log").read_text()
     assert driver.returncode == 130, log[-3000:]
     assert log.strip().splitlines()[-1] == f"error: interrupted; continue it with: python -m runners.search --resume {name}"
@@ -162,7 +143,7 @@ def test_sigterm_to_the_whole_group_stops_like_ctrl_c_and_resume_finishes_each_t
             done = recorded(tmp_path, name)
             return done and any(t not in done and r[-1]["epoch"] < epochs for t, r in trial_results(experiment).items())
 
-        wait_for(midway, driver)
+        wait_for(midway, driver, log=tmp_path / "first.log")
         time.sleep(0.3)
         signalled = time.monotonic()
         os.killpg(driver.pid, signal.SIGTERM)
@@ -198,14 +179,8 @@ def test_a_driver_killed_during_the_repeats_resumes_them_with_one_row_each(tmp_p
     args = [a for a in STEADY if a not in ("--repeats", "0")]
     driver = start_cli("runners.search", *args, "--num-samples", "2", "--epochs", "2", "--max-concurrent", "2",
                        "--repeats", "2", "--name", name, cwd=tmp_path, env=ray_tmp, log=tmp_path / "first.log")
-    try:
-        wait_for(lambda: repeats.exists() and trial_results(repeats), driver)  # a repeat has checkpointed an epoch
-        time.sleep(0.3)
-        driver.send_signal(signal.SIGKILL)
-        driver.wait(timeout=30)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+    interrupt_when(lambda: repeats.exists() and trial_results(repeats), driver,  # a repeat has checkpointed an epoch
+                   sig=signal.SIGKILL, settle=0.3, wait=30, log=tmp_path / "first.log")
     result = run_cli("runners.search", "--resume", name, cwd=tmp_path, timeout=600, env=ray_tmp)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = table(tmp_path, "select trial_id, role, seed, repeat_of, test_accuracy, status from trials")
