@@ -20,7 +20,8 @@ def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
     pretrained weights and from scratch is two rows.
 
     Columns: family, datasets, trials, finished, failed, best_val_accuracy, best_dataset,
-    mean_val_accuracy (over finished trials), median_params, median_wall_seconds.
+    mean_val_accuracy (over finished trials), median_params, median_flops (NaN where no trial counted its FLOPs),
+    median_wall_seconds.
     """
     pool = searched(trials)
     rows = []
@@ -39,12 +40,13 @@ def backbone_summary(trials: pd.DataFrame) -> pd.DataFrame:
                 "best_dataset": best["dataset"].iat[0] if len(best) else None,
                 "mean_val_accuracy": done["val_accuracy"].mean() if len(done) else np.nan,
                 "median_params": done["params"].median() if len(done) else np.nan,
+                "median_flops": done["flops"].median() if len(done) and "flops" in done else np.nan,
                 "median_wall_seconds": done["wall_seconds"].median() if len(done) else np.nan,
             }
         )
     columns = [
         "backbone", "family", "datasets", "trials", "finished", "failed", "best_val_accuracy",
-        "best_dataset", "mean_val_accuracy", "median_params", "median_wall_seconds",
+        "best_dataset", "mean_val_accuracy", "median_params", "median_flops", "median_wall_seconds",
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["family", "best_val_accuracy"], ascending=[True, False], na_position="last").reset_index(
@@ -79,6 +81,8 @@ def build(context: Context) -> Section:
     if summary.empty:
         return section.add(Paragraph("No searched trials, so no backbone summary.", "empty"))
     summary = summary.assign(family=summary["family"].map(family_title))
+    counted = summary["median_flops"].notna().any()  # none in a database from before every trial counted them
+    flops = [Column("median_flops", "Median FLOPs per image", "params")] if counted else []
     section.add(
         format_table(
             summary,
@@ -93,6 +97,7 @@ def build(context: Context) -> Section:
                 Column("best_dataset", "…on dataset"),
                 Column("mean_val_accuracy", "Mean val. accuracy", "score"),
                 Column("median_params", "Median parameters", "params"),
+                *flops,
                 Column("median_wall_seconds", "Median training time", "seconds"),
             ],
             caption="Every backbone over all datasets (searched trials; means and medians over finished trials)",

@@ -40,8 +40,13 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("test_accuracy", "Test accuracy", "score"),
     ("test_f1_macro", "Test macro F1", "score"),
     ("params", "Parameters", "params"),
+    ("flops", "FLOPs per image", "params"),
     ("wall_seconds", "Training time", "seconds"),
 )
+#: Measures a database from before every trial counted them lacks: their row shows only where a side has one.
+LATER_METRICS = frozenset({"flops"})
+#: The costs averaged over a finalist's repeats.
+COST_METRICS = ("params", "flops", "wall_seconds")
 NO_REPEATS = (
     "{dataset}: no finalists were repeated, so there is no interval: these are the best search trials of each "
     "family, each evaluated on the test split at most once. Search with --repeats N to retrain each family's "
@@ -77,7 +82,7 @@ def family_comparison(trials: pd.DataFrame, datasets: list[str] | None = None) -
                 trial = best.loc[(dataset, key)]
                 row.update(present=True, label=trial["label"], backbone=trial["backbone"])
                 row["is_best"] = bool(trial["is_best"])
-                row.update({column: trial[column] for column, _, _ in SUMMARY_METRICS})
+                row.update({column: trial.get(column, np.nan) for column, _, _ in SUMMARY_METRICS})
             else:
                 row.update(present=False, label=None, backbone=None, is_best=False)
                 row.update({column: np.nan for column, _, _ in SUMMARY_METRICS})
@@ -159,8 +164,9 @@ def finalist_comparison(rows: pd.DataFrame) -> FamilyComparison:
 
 
 def finalist_costs(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean parameters and training time of each finalist (indexed by its label) over its repeats."""
-    return rows.groupby("finalist")[["params", "wall_seconds"]].mean()
+    """Mean parameters, FLOPs per image (where counted) and training time of each finalist (indexed by its label)
+    over its repeats."""
+    return rows.groupby("finalist")[[c for c in COST_METRICS if c in rows]].mean()
 
 
 # --------------------------------------------------------------------------- one dataset's rows and sentences
@@ -184,7 +190,7 @@ def _finalist_value(finalist: FinalistScores | None, costs: pd.DataFrame, column
         return getattr(finalist, column)
     if column == "val_accuracy":
         return finalist.val_accuracy
-    return costs.loc[finalist.repeat_of, column]
+    return costs.loc[finalist.repeat_of, column] if column in costs else None
 
 
 def _finalist_cells(finalist: FinalistScores | None) -> tuple[str, str]:
@@ -213,6 +219,8 @@ def _finalist_headline(dataset: str, repeated: pd.DataFrame) -> Headline:
             difference = fmt_difference(comparison.difference.get(column))
             rows.append(["", f"{label}*", fmt_interval(mine), fmt_interval(theirs), difference])
         else:
+            if column in LATER_METRICS and is_missing(mine) and is_missing(theirs):
+                continue
             gap = None if is_missing(mine) or is_missing(theirs) else theirs - mine
             show = formatter(kind)
             rows.append(["", f"{label} (mean)", show(mine), show(theirs), formatter(f"{kind}_diff")(gap)])
@@ -276,6 +284,8 @@ def _best_trial_headline(
         star = "*" if column.startswith("test_") else ""
         show = formatter(kind)
         theirs = None if other is None else other[column]
+        if column in LATER_METRICS and is_missing(cnn[column]) and is_missing(theirs):
+            continue
         rows.append(["", label + star, show(cnn[column]), show(theirs), formatter(f"{kind}_diff")(diff[column])])
     sentences = [
         NO_REPEATS.format(dataset=dataset),
