@@ -128,9 +128,11 @@ def wait_for(condition, driver: subprocess.Popen, *, timeout: float = 300, log: 
     failure quotes the end of ``log``."""
     deadline = time.monotonic() + timeout
     while not condition():
-        tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
-        assert driver.poll() is None, f"the search ended before the interruption (exit {driver.returncode})\n{tail}"
-        assert time.monotonic() < deadline, f"timed out waiting for the search to get there\n{tail}"
+        ended, late = driver.poll() is not None, time.monotonic() >= deadline
+        if ended or late:  # the log is read only to explain a failure
+            tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+            assert not ended, f"the search ended before the interruption (exit {driver.returncode})\n{tail}"
+            raise AssertionError(f"timed out waiting for the search to get there\n{tail}")
         time.sleep(0.25)
 
 
