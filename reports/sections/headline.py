@@ -45,8 +45,8 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 #: Measures a database from before every trial counted them lacks: their row shows only where a side has one.
 LATER_METRICS = frozenset({"flops"})
-#: The costs averaged over a finalist's repeats.
-COST_METRICS = ("params", "flops", "wall_seconds")
+#: The costs averaged over a finalist's repeats: the measures that are not scores.
+COST_METRICS = tuple(column for column, _, kind in SUMMARY_METRICS if kind != "score")
 NO_REPEATS = (
     "{dataset}: no finalists were repeated, so there is no interval: these are the best search trials of each "
     "family, each evaluated on the test split at most once. Search with --repeats N to retrain each family's "
