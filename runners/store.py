@@ -166,8 +166,15 @@ _RUN_JSON = ("class_names", "test_metrics", "published", "finalists")  # run fie
 
 
 # What a database says when another process created the same table, index or column first (SQLite, PostgreSQL).
-_CREATED_ELSEWHERE = ("already exists", "duplicate column", "duplicate key value")
-_CREATE_ATTEMPTS = 5
+# What a database says when another process created the same table, column or row a moment before us:
+# SQLite and PostgreSQL wordings.
+_CREATED_ELSEWHERE = ("already exists", "duplicate column", "duplicate key value", "unique constraint failed")
+CREATE_ATTEMPTS = 5
+
+
+def created_elsewhere(error: BaseException) -> bool:
+    """Whether ``error`` says another process created the same schema object first (look again, not an error)."""
+    return any(text in str(getattr(error, "orig", None) or error).lower() for text in _CREATED_ELSEWHERE)
 
 
 def _json(value: Any) -> str | None:
@@ -216,14 +223,13 @@ class ResultsStore:
         Another process may create the same table or column between our check and our CREATE (two searches
         started at once on a fresh database); that is not an error, so look again.
         """
-        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 metadata.create_all(self.engine)
                 self._add_missing_columns()
                 return
             except sa.exc.DBAPIError as error:
-                elsewhere = any(text in str(error.orig).lower() for text in _CREATED_ELSEWHERE)
-                if attempt == _CREATE_ATTEMPTS or not elsewhere:
+                if attempt == CREATE_ATTEMPTS or not created_elsewhere(error):
                     raise
 
     def _add_missing_columns(self) -> None:
