@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
+from runners.databases import connect_args, create_schema
 
 __all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
            "trials_table"]
@@ -165,18 +166,6 @@ def now() -> dt.datetime:
 _RUN_JSON = ("class_names", "test_metrics", "published", "finalists")  # run fields stored as JSON text
 
 
-# What a database says when another process created the same table, index or column first (SQLite, PostgreSQL).
-# What a database says when another process created the same table, column or row a moment before us:
-# SQLite and PostgreSQL wordings.
-_CREATED_ELSEWHERE = ("already exists", "duplicate column", "duplicate key value", "unique constraint failed")
-CREATE_ATTEMPTS = 5
-
-
-def created_elsewhere(error: BaseException) -> bool:
-    """Whether ``error`` says another process created the same schema object first (look again, not an error)."""
-    return any(text in str(getattr(error, "orig", None) or error).lower() for text in _CREATED_ELSEWHERE)
-
-
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
@@ -187,14 +176,9 @@ class ResultsStore:
     def __init__(self, url: str, *, create: bool = True):
         self.url = url
         try:
-            if url.startswith("sqlite:///") and create:
-                os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :].split("?")[0])) or ".",
-                            exist_ok=True)
-            # A lock held by another search (two searches finishing trials at once) is waited for, not an error.
-            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-            self.engine = sa.create_engine(url, connect_args=connect_args)
+            self.engine = sa.create_engine(url, connect_args=connect_args(url))
             if create:
-                self._create_tables()
+                create_schema(url, self._create_tables)
             else:
                 with self.engine.connect():
                     pass
@@ -218,19 +202,9 @@ class ResultsStore:
                             "make it writable or pass another --db") from None
 
     def _create_tables(self) -> None:
-        """Create the tables and columns that are missing.
-
-        Another process may create the same table or column between our check and our CREATE (two searches
-        started at once on a fresh database); that is not an error, so look again.
-        """
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                metadata.create_all(self.engine)
-                self._add_missing_columns()
-                return
-            except sa.exc.DBAPIError as error:
-                if attempt == CREATE_ATTEMPTS or not created_elsewhere(error):
-                    raise
+        """Create the tables and columns that are missing (another search may be doing the same: create_schema)."""
+        metadata.create_all(self.engine)
+        self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
         """Bring a database written by an older version up to date: add its missing (nullable) columns."""

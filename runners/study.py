@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from benchmarks.errors import UserError
-from runners.store import CREATE_ATTEMPTS, created_elsewhere
+from runners.databases import connect_args, create_schema, sqlite_file
 
 __all__ = ["OPTUNA_FILE", "create_study_storage", "default_optuna_url", "load_run_study", "open_storage"]
 
@@ -31,30 +31,16 @@ def default_optuna_url(results_dir: str | os.PathLike) -> str:
 def open_storage(url: str):
     """Optuna's RDB storage at ``url`` (created where missing); a one-line error where it cannot be opened.
 
-    Two searches started at once on a fresh storage both create Optuna's schema; the slower one meets the other's
-    tables ("table studies already exists") or schema version row ("UNIQUE constraint failed: alembic_version"),
-    and looks again, as the results store does. Without that, four processes opening one fresh SQLite file at once
-    failed in 6 of 10 rounds on a 2-core machine.
+    Searches started at once on a fresh storage create Optuna's schema one at a time (``create_schema``).
     """
     import optuna
 
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kwargs = {"connect_args": {"timeout": 30}}  # other searches' writes are waited for, not errors
-        path = url[len("sqlite:///"):].split("?")[0]
-        if path:
-            try:
-                os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-            except OSError as error:
-                raise UserError(f"cannot open Optuna storage {url!r} ({error}); check --optuna-storage") from None
-    for attempt in range(1, CREATE_ATTEMPTS + 1):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-        except Exception as error:  # SQLAlchemy, a missing driver, Optuna's own schema checks
-            if attempt < CREATE_ATTEMPTS and created_elsewhere(error):
-                continue
-            first = (str(error).splitlines() or [type(error).__name__])[0][:200]
-            raise UserError(f"cannot open Optuna storage {url!r} ({first}); check --optuna-storage") from None
+    try:
+        return create_schema(url, lambda: optuna.storages.RDBStorage(url, engine_kwargs={
+            "connect_args": connect_args(url)}))
+    except Exception as error:  # SQLAlchemy, a missing driver, Optuna's own schema checks, a folder not made
+        first = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        raise UserError(f"cannot open Optuna storage {url!r} ({first}); check --optuna-storage") from None
 
 
 def create_study_storage(url: str, name: str, attrs: dict[str, Any]):
@@ -80,7 +66,8 @@ def load_run_study(url: str, name: str):
     """The run's stored study, or None (a run recorded before studies were stored, or no storage there)."""
     import optuna
 
-    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):].split("?")[0]):
+    path = sqlite_file(url)
+    if path and not os.path.exists(path):
         return None  # do not create a storage just to look
     try:
         return optuna.load_study(study_name=name, storage=open_storage(url))
