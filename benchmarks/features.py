@@ -16,11 +16,12 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from filelock import FileLock
 
 from benchmarks.augmentation import resolve_policy
 from benchmarks.datasets import Split, default_cache_dir
@@ -135,7 +136,7 @@ class FeatureCache:
             self._memory.move_to_end(key)
             return self._memory[key]
         self.directory.mkdir(parents=True, exist_ok=True)
-        with self._locked(key):
+        with FileLock(self.directory / f".{key}.lock"):  # concurrent trials wait for the one computing
             value = self._read(key)
             if value is None:
                 log.info("computing backbone features %s", key)
@@ -175,20 +176,6 @@ class FeatureCache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-
-    @contextlib.contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
-        try:
-            import fcntl
-        except ImportError:  # no POSIX locks (Windows): concurrent trials may compute twice, still correctly
-            yield
-            return
-        with open(self.directory / f".{key}.lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def split_at_features(model: keras.Model) -> tuple[keras.Model, keras.Model]:

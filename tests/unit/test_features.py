@@ -99,6 +99,31 @@ def test_the_cache_computes_once_writes_whole_files_and_recomputes_a_damaged_one
     assert len(calls) == 2
 
 
+def test_trials_asking_at_once_wait_for_the_one_computing(tmp_path):
+    import threading
+    import time
+
+    FeatureCache.forget()
+    calls, start = [], threading.Barrier(3)
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.5)  # long enough for the others to arrive while it computes
+        return np.ones((2, 2), np.float32), np.array([0, 1])
+
+    def trial():
+        start.wait()
+        FeatureCache(tmp_path).get("k", compute)
+
+    threads = [threading.Thread(target=trial) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(calls) == 1
+    FeatureCache.forget()
+
+
 def test_cached_features_are_shuffled_like_the_images_they_came_from():
     data = load_dataset("digits", max_examples=(200, 32, 32))
     import keras
