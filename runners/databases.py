@@ -19,7 +19,9 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["connect_args", "create_schema", "created_elsewhere", "sqlite_file"]
+from filelock import FileLock
+
+__all__ = ["connect_args", "create_schema", "sqlite_file"]
 
 T = TypeVar("T")
 
@@ -43,7 +45,7 @@ def connect_args(url: str) -> dict[str, Any]:
     return {"timeout": 30} if url.startswith("sqlite") else {}
 
 
-def created_elsewhere(error: BaseException) -> bool:
+def _created_elsewhere(error: BaseException) -> bool:
     """Whether ``error`` says another process created the same schema object first (look again, not an error)."""
     return any(text in str(getattr(error, "orig", None) or error).lower() for text in _CREATED_ELSEWHERE)
 
@@ -65,7 +67,7 @@ def create_schema(url: str, create: Callable[[], T]) -> T:
             try:
                 return create()
             except Exception as error:
-                if attempt == _CREATE_ATTEMPTS or not created_elsewhere(error):
+                if attempt == _CREATE_ATTEMPTS or not _created_elsewhere(error):
                     raise
     raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -81,8 +83,6 @@ def _lock_beside(path: str | None) -> Iterator[None]:
     if path is None:
         yield
         return
-    from filelock import FileLock
-
     lock = FileLock(os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lock"), timeout=_LOCK_TIMEOUT_S)
     try:
         lock.acquire()
