@@ -166,6 +166,18 @@ def trial_results(experiment: Path) -> dict[str, list[dict]]:
     return results
 
 
+def saved_statuses(experiment: Path) -> dict[str, str]:
+    """Each trial's status in the experiment state Ray saved last, what ``--resume`` restores (read while it runs)."""
+    import json
+
+    states = sorted(experiment.glob("experiment_state-*.json"))
+    try:
+        trials = json.loads(states[-1].read_text())["trial_data"] if states else []
+    except (OSError, ValueError, KeyError):  # being written
+        return {}
+    return {state["trial_id"]: state["status"] for state in (json.loads(data) for data, _ in trials)}
+
+
 def search_options(**overrides):
     """A small search's ``SearchOptions`` (digits, default space, smoke budget), with ``overrides``."""
     from runners.options import SearchOptions
