@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from filelock import FileLock
@@ -53,43 +53,26 @@ def _created_elsewhere(error: BaseException) -> bool:
 def create_schema(url: str, create: Callable[[], T]) -> T:
     """Run ``create`` (which creates what is missing of a schema at ``url``) once at a time; return its result.
 
-    A SQLite file's folder is made first; its creation runs under a lock file beside it. Any database's creation is
-    tried again when its error says another process created the same thing first.
+    A SQLite file's folder is made first and its creation runs under a lock file beside it, ``.NAME.lock``. Where
+    that lock cannot be had (a read-only folder, or another process holding it past the timeout, which
+    ``filelock`` raises as an OSError), the creation goes on without it; a read-only database is then reported by
+    its own error or the store's write check. Any database's creation is tried again when its error says another
+    process created the same thing first.
 
     Raises:
         OSError: the SQLite file's folder cannot be made.
     """
     path = sqlite_file(url)
-    if path:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    with _lock_beside(path):
-        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+    with contextlib.ExitStack() as held:
+        if path:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            lock = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lock")
+            with contextlib.suppress(OSError):
+                held.enter_context(FileLock(lock, timeout=_LOCK_TIMEOUT_S))
+        for _ in range(_CREATE_ATTEMPTS - 1):
             try:
                 return create()
             except Exception as error:
-                if attempt == _CREATE_ATTEMPTS or not _created_elsewhere(error):
+                if not _created_elsewhere(error):
                     raise
-    raise AssertionError("unreachable")  # the loop returns or raises
-
-
-@contextlib.contextmanager
-def _lock_beside(path: str | None) -> Iterator[None]:
-    """Hold ``.NAME.lock`` beside the SQLite file ``path``; nothing for other databases.
-
-    Where the lock cannot be had (a read-only folder, or another process holding it past the timeout, which
-    ``filelock`` raises as an OSError), the creation goes on without it and only looks again; a read-only database
-    is then reported by its own error or the store's write check.
-    """
-    if path is None:
-        yield
-        return
-    lock = FileLock(os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lock"), timeout=_LOCK_TIMEOUT_S)
-    try:
-        lock.acquire()
-    except OSError:  # a read-only folder
-        yield
-        return
-    try:
-        yield
-    finally:
-        lock.release()
+        return create()
