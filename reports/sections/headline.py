@@ -45,6 +45,7 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 #: Measures a database from before every trial counted them lacks: their row shows only where a side has one.
 LATER_METRICS = frozenset({"flops"})
+
 #: The costs averaged over a finalist's repeats: the measures that are not scores.
 COST_METRICS = tuple(column for column, _, kind in SUMMARY_METRICS if kind != "score")
 NO_REPEATS = (
@@ -182,6 +183,11 @@ class Headline:
     repeats: tuple[int, ...] = ()  # tested repeats per finalist; empty for a comparison of best trials
 
 
+def _never_counted(column: str, *values: Any) -> bool:
+    """Whether ``column`` is a later measure (:data:`LATER_METRICS`) that no side of the comparison has."""
+    return column in LATER_METRICS and all(is_missing(value) for value in values)
+
+
 def _finalist_value(finalist: FinalistScores | None, costs: pd.DataFrame, column: str) -> Interval | float | None:
     """A finalist's figure: the interval of a test metric, else the mean over its repeats."""
     if finalist is None:
@@ -219,7 +225,7 @@ def _finalist_headline(dataset: str, repeated: pd.DataFrame) -> Headline:
             difference = fmt_difference(comparison.difference.get(column))
             rows.append(["", f"{label}*", fmt_interval(mine), fmt_interval(theirs), difference])
         else:
-            if column in LATER_METRICS and is_missing(mine) and is_missing(theirs):
+            if _never_counted(column, mine, theirs):
                 continue
             gap = None if is_missing(mine) or is_missing(theirs) else theirs - mine
             show = formatter(kind)
@@ -284,7 +290,7 @@ def _best_trial_headline(
         star = "*" if column.startswith("test_") else ""
         show = formatter(kind)
         theirs = None if other is None else other[column]
-        if column in LATER_METRICS and is_missing(cnn[column]) and is_missing(theirs):
+        if _never_counted(column, cnn[column], theirs):
             continue
         rows.append(["", label + star, show(cnn[column]), show(theirs), formatter(f"{kind}_diff")(diff[column])])
     sentences = [
