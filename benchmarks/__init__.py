@@ -2,6 +2,6 @@
 
 Nothing here knows about Ray or Optuna: a trial can be trained in a plain
 Python loop with :func:`benchmarks.training.train_trial`. Nothing under ``benchmarks/`` imports ``runners``,
-except :mod:`benchmarks.perf`, the project's measurement of its own speed, which times the real search; the
+except :mod:`perf`, the project's measurement of its own speed, which times the real search; the
 rest of ``benchmarks/`` never imports it (``tests/unit/test_architecture.py`` checks both).
 """

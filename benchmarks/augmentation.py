@@ -7,7 +7,7 @@ string form is what reference recipes use, so it fits the database's ``augmentat
 Consecutive geometric augmentations (flips, rotation, zoom, shear, translation) are fused into one
 :class:`RandomAffine`: their transforms compose into one matrix per image, so the batch is resampled once
 instead of once per layer. Keras's own layers resample each time, and on a CPU that shares its cores with
-training the difference shows (``python -m benchmarks.perf --only pipeline``). When every fused step keeps the
+training the difference shows (``python -m perf --only pipeline``). When every fused step keeps the
 axes (flips, zoom, translation: the ``light`` policy), bilinear resampling is separable, and the layer does it as
 two one-dimensional interpolations, columns then rows, instead of a general affine warp: the same pixels to float
 rounding, in about a third of the time.
@@ -244,7 +244,7 @@ POLICIES: dict[str, tuple[str, ...]] = {
     "light": ("flip", "translation", "zoom"),
     "color": ("flip", "brightness", "contrast"),
     "strong": ("flip", "rotation", "zoom", "translation", "brightness", "contrast", "crop", "salt_and_pepper"),
-    # Keras's own layers, one each (slower than the fused geometric policies: python -m benchmarks.perf --only pipeline).
+    # Keras's own layers, one each (slower than the fused geometric policies: python -m perf --only pipeline).
     "randaugment": ("randaugment",),
     "erasing": ("erasing",),
     "mixup": ("mixup",),  # mixes labels

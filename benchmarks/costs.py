@@ -4,7 +4,7 @@ A trial measures its model's cost once (the cost does not depend on the trained 
 epoch (``runners.trainable``): parameters and FLOPs per image, at the trial's image size, for every trial; latency
 only for ``--objective accuracy,latency``, since it takes many timed calls. Latency here is the *Keras model's*
 single-image CPU latency on the trial's own Ray worker: the median of :data:`LATENCY_CALLS` calls of a traced
-(``tf.function``) inference call after :data:`LATENCY_WARMUP` untimed ones, on the CPU even in a GPU trial. It is
+(``tf.function``) inference call after :data:`benchmarks.deploy.LATENCY_WARMUP` untimed ones, on the CPU even in a GPU trial. It is
 comparable between the trials of one search on like workers, not a deployment figure (``benchmarks.deploy`` times
 exported files); it is measured and shown, never judged.
 """
@@ -14,11 +14,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["COSTS", "LATENCY_CALLS", "LATENCY_WARMUP", "Cost", "keras_latency_ms", "measure_cost"]
+__all__ = ["COSTS", "LATENCY_CALLS", "Cost", "keras_latency_ms", "measure_cost"]
 
-#: Timed calls and untimed warm-up calls of one latency measurement.
+#: Timed calls of one latency measurement (the untimed warm-up calls are the deploy timer's).
 LATENCY_CALLS = 30
-LATENCY_WARMUP = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +50,7 @@ def _input_size(model, image_size: int) -> int:
     return int(shape[1]) if shape and len(shape) == 4 and shape[1] else image_size
 
 
-def keras_latency_ms(model, image_size: int, calls: int = LATENCY_CALLS, warmup: int = LATENCY_WARMUP) -> float:
+def keras_latency_ms(model, image_size: int, calls: int = LATENCY_CALLS) -> float:
     """Median single-image latency, in milliseconds, of ``model`` on this process's CPU, through a traced call."""
     import numpy as np
     import tensorflow as tf
@@ -62,7 +61,7 @@ def keras_latency_ms(model, image_size: int, calls: int = LATENCY_CALLS, warmup:
     with tf.device("/CPU:0"):
         image = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, size, size, 3)).astype("float32"))
         infer = tf.function(lambda x: model(x, training=False))
-        median, _ = time_calls(lambda: infer(image).numpy(), runs=calls, warmup=warmup)
+        median, _ = time_calls(lambda: infer(image).numpy(), runs=calls)
     return float(median)
 
 

@@ -55,7 +55,7 @@ def _without_autotune_thread(ds: tf.data.Dataset) -> tf.data.Dataset:
     Destroying an iterator (Keras makes one per epoch and one per validation pass) joins that thread, which can
     miss the wake-up and sleep out its optimisation period, up to 60 s (TensorFlow 2.21): trials ended 7 to 41 s
     after their last epoch in 3 of 5 runs of the harness benchmark's 96px search.
-    ``python -m benchmarks.perf.iterator_teardown`` shows the stall and that this option removes it.
+    ``python -m perf.iterator_teardown`` shows the stall and that this option removes it.
     Prefetch buffers still grow on their own when the model waits for its input.
     """
     options = tf.data.Options()

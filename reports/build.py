@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.errors import UserError
-from runners.cli import OneLineParser
+from benchmarks.cli import OneLineParser
 
 __all__ = ["build_report", "main", "parser"]
 
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as exit_:  # --help, or a usage error already printed on one line
         return exit_.code if isinstance(exit_.code, int) else 2
-    from runners.store import default_db_url
+    from records.store import default_db_url
 
     results = args.results or DEFAULT_RESULTS
     url = args.db or default_db_url(results)

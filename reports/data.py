@@ -13,11 +13,10 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 from benchmarks.models import family
-from runners.store import HYPERPARAMETERS, ResultsStore, display_url, runs_table
+from records.store import HYPERPARAMETERS, ResultsStore, display_url, runs_table
 
 __all__ = [
     "HYPERPARAMETER_COLUMNS",
-    "ROLES",
     "ReportData",
     "display_url",
     "load_results",
@@ -27,7 +26,6 @@ __all__ = [
 
 HYPERPARAMETER_COLUMNS: tuple[str, ...] = tuple(HYPERPARAMETERS)
 #: What a trial row is (``trials.role``): sampled by a search, a finalist trained again, or a fixed recipe.
-ROLES: tuple[str, ...] = ("search", "repeat", "reference")
 
 _NUMERIC = (
     "val_accuracy",

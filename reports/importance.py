@@ -1,6 +1,6 @@
 """Hyperparameter importance with Optuna's evaluators, over the runs' own stored Optuna studies.
 
-Each search keeps its study in Optuna's storage (``runners.study``), with the distributions its space declared:
+Each search keeps its study in Optuna's storage (``records.study``), with the distributions its space declared:
 categorical ``batch_size``, log-scale ``learning_rate``, integer ``depth``. The completed trials of a dataset's
 studies are pooled per family and ``optuna.importance.get_param_importances`` (fANOVA, fixed seed) ranks the
 hyperparameters by how much of the variance in the searched value (the best epoch's validation accuracy) they
@@ -38,7 +38,7 @@ class Importance:
 
 def load_studies(runs: Iterable[Mapping]) -> tuple[list[optuna.Study], list[str]]:
     """The stored study of each run (``run_name``, ``optuna_storage``), and the names of runs without one."""
-    from runners.study import load_run_study
+    from records.study import load_run_study
 
     studies, missing = [], []
     for run in runs:

@@ -17,9 +17,11 @@ from ray.tune import Callback
 
 from benchmarks.hyperparameters import describe
 from benchmarks.models import family
-from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord, trial_role
-from runners.store import HYPERPARAMETERS, ResultsStore, now
-from runners.trainable import COST_KEYS, TRIAL_ERROR
+from records.contract import REPEAT_OF_KEY, SEED_KEY
+from records.run import RunRecord, trial_role
+from records.store import HYPERPARAMETERS, ResultsStore, now
+from runners.trainable import COST_KEYS
+from records.contract import TRIAL_ERROR
 
 _ERROR_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception|Interrupt)): (.+)$")
 

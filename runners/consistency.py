@@ -21,7 +21,7 @@ def mark_ended(store, run_id: str, status: str) -> None:
     """Record how the run ended, unless the database is what failed (the error says so already)."""
     import sqlalchemy as sa
 
-    from runners.store import now
+    from records.store import now
 
     try:
         store.update_run(run_id, status=status, finished_at=now())

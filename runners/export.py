@@ -45,6 +45,7 @@ from benchmarks.deploy import (
     write_tflite,
 )
 from benchmarks.errors import UserError
+from records.contract import CHECKPOINT_SCORE, MODE
 
 __all__ = ["EXPORT_CHOICES", "FORMATS", "PARITY_PP", "ExportTarget", "default_export", "export_lines",
            "export_model", "export_run", "measure_flops", "parse_export", "training_only_layers"]
@@ -218,7 +219,7 @@ def export_run(options, ok, best, best_model, best_test: dict[str, Any], data, s
         if not trial_id or trial_id == best_id or trial_id not in by_id or exported:
             continue
         try:
-            model = load_checkpoint_model(by_id[trial_id].get_best_checkpoint("val_accuracy", "max"))
+            model = load_checkpoint_model(by_id[trial_id].get_best_checkpoint(CHECKPOINT_SCORE, MODE))
             test = evaluate_model(model, data)  # at the model's own size: the custom CNN may train smaller
             stem = out_dir / f"finalist-{trial_id}"
             model.save(f"{stem}.keras")

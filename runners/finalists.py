@@ -23,7 +23,8 @@ from typing import Any
 from benchmarks.comparison import compare_families
 from benchmarks.models import family
 from benchmarks.stats import Difference, Interval
-from runners.run import REPEAT_OF_KEY, SEED_KEY, RunRecord
+from records.contract import CHECKPOINT_SCORE, METRIC, MODE, REPEAT_OF_KEY, SEED_KEY
+from records.run import RunRecord
 
 __all__ = ["FINALIST_MODES", "REPEATS_EXPERIMENT", "Candidate", "pick_finalists", "repeat_configs", "repeat_finalists",
            "summary_lines"]
@@ -83,7 +84,7 @@ def repeat_finalists(options, scored: Iterable, *, trainable, store, run: RunRec
     (``restore``) continues the repeats' own experiment where it stopped; ``search_started`` (``time.time()``)
     keeps the progress lines' clock running on from the search's.
     """
-    candidates = [Candidate(r.metrics["trial_id"], dict(r.config), float(r.metrics["best_val_accuracy"]))
+    candidates = [Candidate(r.metrics["trial_id"], dict(r.config), float(r.metrics[METRIC]))
                   for r in scored]
     finalists = pick_finalists(candidates, pretrained=run.pretrained, mode=options.finalists)
     if not finalists:
@@ -101,7 +102,7 @@ def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: 
     from runners.consistency import check_complete, check_recorded, forget_unknown_trials
     from runners.resume import can_restore, experiment_path
     from runners.searcher import FixedConfigs
-    from runners.tuning import METRIC, make_scheduler, restore_tuner, run_tuner
+    from runners.tuning import make_scheduler, restore_tuner, run_tuner
 
     configs = repeat_configs(finalists, repeat_seeds(options.seed, options.repeats))
     folder = experiment_path(options.storage_path, options.name)
@@ -137,8 +138,8 @@ def _test_repeats(grid, data, store, run: RunRecord) -> None:
     """Evaluate each repeat's best epoch on the test split and store its figures (a resumed run tests again)."""
     from runners.evaluate import evaluate_model, load_checkpoint_model
 
-    best = {r.metrics["trial_id"]: r.get_best_checkpoint("val_accuracy", "max")
-            for r in grid if r.metrics and "best_val_accuracy" in r.metrics}
+    best = {r.metrics["trial_id"]: r.get_best_checkpoint(CHECKPOINT_SCORE, MODE)
+            for r in grid if r.metrics and METRIC in r.metrics}
     done = {trial_id: checkpoint for trial_id, checkpoint in best.items() if checkpoint is not None}
     print(f"testing the {len(done)} repeats on the test split ...", flush=True)
     for trial_id, checkpoint in done.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from runners.budgets import BUDGETS
-from runners.cli import Formatter, OneLineParser
+from benchmarks.cli import Formatter, OneLineParser
 from runners.finalists import FINALIST_MODES
 from runners.gpu import PRECISIONS
 from runners.objectives import PICK_RULES

@@ -29,7 +29,7 @@ class GpuSettings:
     mixed_precision: bool = False  # Keras "mixed_float16" policy (the classifier stays float32)
     jit_compile: bool = False  # XLA
     # Validation batches at least this large (0: the recipe's). On an H100, 256 evaluated 1.05x to 1.16x faster
-    # than 128 for the three backbones (``python -m benchmarks.perf --only gpu``; benchmarks/RESULTS.md, "GPU
+    # than 128 for the three backbones (``python -m perf --only gpu``; benchmarks/RESULTS.md, "GPU
     # trial settings").
     eval_batch_size: int = 0
 

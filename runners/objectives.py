@@ -21,12 +21,12 @@ from typing import Any
 from benchmarks.costs import COSTS, Cost
 from benchmarks.errors import UserError
 from benchmarks.pareto import PICK_RULES, pareto_front, pick_from_front
+from records.contract import METRIC
 
 __all__ = ["OBJECTIVES", "PICK_RULES", "check_sampler", "choose_best", "cost_of", "objective_line",
            "objective_metrics", "parse_objective", "pareto_lines"]
 
 ACCURACY = "accuracy"
-METRIC = "best_val_accuracy"  # runners.tuning.METRIC, without importing Ray's side
 #: What --objective accepts.
 OBJECTIVES = (ACCURACY, *(f"{ACCURACY},{name}" for name in COSTS))
 #: Samplers that cannot search two objectives, and why.

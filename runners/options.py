@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import UserError
+from benchmarks.resolution import MIN_CUSTOM_CNN_SIZE
 from runners.budgets import Budget
 
 __all__ = ["MAX_IMAGE_SIZE", "SavedRun", "SearchOptions", "check_image_size", "check_name", "default_name",
@@ -81,7 +82,6 @@ class SearchOptions:
 
 #: The image sizes a trial may train at: the custom CNN halves its input once per block (up to 4 blocks), and
 #: beyond MAX_IMAGE_SIZE a batch of activations no longer fits a worker's memory (and no budget asks for it).
-MIN_CUSTOM_CNN_SIZE = 16
 MAX_IMAGE_SIZE = 1024
 MAX_NAME_LENGTH = 100
 
@@ -146,8 +146,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.export import parse_export
     from runners.gpu import gpu_settings
     from runners.objectives import check_sampler, cost_of, parse_objective
-    from runners.store import default_db_url
-    from runners.study import default_optuna_url
+    from records.store import default_db_url
+    from records.study import default_optuna_url
     from search_spaces import get_space, resolve_space_name
 
     budget = get_budget(args.budget)
@@ -245,7 +245,7 @@ class SavedRun:
 def resume_from_args(args: argparse.Namespace) -> SavedRun:
     """The saved settings of the run ``--resume`` names; only --address and --verbose may change."""
     from runners.resume import read_options
-    from runners.store import default_db_url
+    from records.store import default_db_url
 
     name = args.resume if isinstance(args.resume, str) else args.name
     if not name:
@@ -271,7 +271,7 @@ def resume_from_args(args: argparse.Namespace) -> SavedRun:
 
 def _remembered_storage(db: str, name: str) -> str | None:
     """The folder above the run's Ray state, as the ``runs`` table recorded it (None where unknown)."""
-    from runners.store import ResultsStore
+    from records.store import ResultsStore
 
     if db.startswith("sqlite:///") and not os.path.exists(db[len("sqlite:///"):]):
         return None  # do not create a database just to look
@@ -293,7 +293,7 @@ def recipe_setting(value: int | None, budget: Budget) -> int | None:
 
 def current_command() -> str:
     """This process's command line as the run records it, with any password in a database URL hidden."""
-    from runners.store import display_url
+    from records.store import display_url
 
     words = [display_url(w) if "://" in w else w for w in sys.argv[1:]]
     return shlex.join(["python", "-m", "runners.search", *words])
@@ -301,7 +301,7 @@ def current_command() -> str:
 
 def resume_command(options: SearchOptions) -> str:
     """The shortest command that continues this run (a database URL is shown without its password)."""
-    from runners.store import default_db_url, display_url
+    from records.store import default_db_url, display_url
 
     words = ["python", "-m", "runners.search", "--resume", options.name]
     if options.storage_path != str(options.results / "ray"):

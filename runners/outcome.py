@@ -16,8 +16,8 @@ from typing import Any
 from benchmarks.errors import UserError
 from runners.finalists import summary_lines
 from runners.objectives import choose_best, pareto_lines
-from runners.run import RunRecord
-from runners.tuning import METRIC
+from records.run import RunRecord
+from records.contract import CHECKPOINT_SCORE, METRIC, MODE
 
 __all__ = ["finish", "ok_results", "report_command"]
 
@@ -30,7 +30,7 @@ def ok_results(grid) -> list:
 def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any] | None) -> dict[str, Any]:
     """Test the best trial, write ``summary.json`` and the model, mark the run finished, print the summary."""
     from runners.evaluate import evaluate_model, load_checkpoint_model, save_best
-    from runners.store import now
+    from records.store import now
 
     run_id = run.run_id
     results = list(grid)
@@ -45,7 +45,7 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
     trial_id = best.metrics["trial_id"]
     print(f"best trial {trial_id}: {best.config} (val_accuracy {best.metrics[METRIC]:.4f})", flush=True)
     print("evaluating it on the test split ...", flush=True)
-    model = load_checkpoint_model(best.get_best_checkpoint("val_accuracy", "max"))
+    model = load_checkpoint_model(best.get_best_checkpoint(CHECKPOINT_SCORE, MODE))
     test = evaluate_model(model, data)
     store.update_trial(run_id, trial_id, is_best=True, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
     references = _test_references(ok, best, test, data, store, run, options) if run.is_reference else []
@@ -93,7 +93,7 @@ def _export(options, ok, best, model, test, data, store, run, finalists, out_dir
 
 def _failure(result) -> str | None:
     """Why a trial failed: the error it reported itself, or the one Ray kept (its worker died for good)."""
-    from runners.trainable import TRIAL_ERROR
+    from records.contract import TRIAL_ERROR
 
     if result.metrics and result.metrics.get(TRIAL_ERROR):
         return result.metrics[TRIAL_ERROR]
@@ -128,7 +128,7 @@ def _test_references(ok, best, best_test, data, store, run, options) -> list[dic
         if result is best:
             test = best_test
         else:
-            test = evaluate_model(load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max")),
+            test = evaluate_model(load_checkpoint_model(result.get_best_checkpoint(CHECKPOINT_SCORE, MODE)),
                                   data)
             store.update_trial(run.run_id, trial_id, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"])
         history = result.metrics_dataframe.to_dict("records") if result.metrics_dataframe is not None else []
@@ -165,7 +165,7 @@ def _published_lines(summary: dict[str, Any]) -> list[str]:
 
 def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
     from runners.export import export_lines
-    from runners.store import display_url
+    from records.store import display_url
 
     test = summary["test"]
     lines = [
@@ -193,7 +193,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
 
 def report_command(options) -> str:
     """The command that builds the report of this run's results database."""
-    from runners.store import default_db_url, display_url
+    from records.store import default_db_url, display_url
 
     words = ["python", "-m", "reports.build"]
     if options.db != default_db_url(options.results):

@@ -132,7 +132,7 @@ def check_resumable(store, name: str, run_id: str, path: str) -> None:
 
 def print_resume_state(store, options, run_id: str) -> None:
     """One line: how many of the run's trials are recorded, and what the sampler's stored study keeps."""
-    from runners.study import load_run_study
+    from records.study import load_run_study
 
     rows = store.trials(run_id=run_id)
     recorded = int((rows["role"].fillna("search") != "repeat").sum()) if len(rows) else 0

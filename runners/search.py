@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 from benchmarks.errors import UserError
-from runners.cli import quiet
+from benchmarks.cli import quiet
 from runners.consistency import (
     Interrupted,
     check_complete,
@@ -65,9 +65,9 @@ def run_search(
         print_resume_state,
         write_options,
     )
-    from runners.run import RunRecord
-    from runners.store import ResultsStore
-    from runners.study import open_storage
+    from records.run import RunRecord
+    from records.store import ResultsStore
+    from records.study import open_storage
     from runners.tuning import arm_sigterm_fallback, fit_concurrency, make_sampler, make_trainable, start_ray
     from search_spaces import get_space
 

@@ -11,7 +11,7 @@ import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from runners.trainable import TRIAL_ERROR
+from records.contract import TRIAL_ERROR
 
 __all__ = ["FixedConfigs", "RankedOptunaSearch"]
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 from benchmarks.errors import UserError
 from runners.budgets import BUDGETS
-from runners.cli import OneLineParser, quiet
+from benchmarks.cli import OneLineParser, quiet
 
 
 def recipe_datasets() -> list[str]:
@@ -130,14 +131,19 @@ def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
     if not ran:
         print(f"error: no dataset could be run ({len(skipped)} skipped); see the skip lines above", file=sys.stderr)
         return 2
-    from reports.build import build_report
-    from runners.store import default_db_url
+    from records.store import default_db_url
 
     print(f"\nran {len(ran)} dataset(s): {', '.join(ran)}" + (f"; skipped {', '.join(skipped)}" if skipped else ""),
           flush=True)
-    files = build_report(build_search_args(extra).db or default_db_url(args.results), Path(args.results) / "report")
-    print(f"report: {files[1]} and {files[0]}", flush=True)
-    return 0
+    return _report(build_search_args(extra).db or default_db_url(args.results), Path(args.results) / "report")
+
+
+def _report(db: str, out_dir: Path) -> int:
+    """Build the report as a user would next, ``python -m reports.build``, in its own process; its exit code.
+
+    A command, not an import: ``runners`` and ``reports`` are siblings that share only ``records``.
+    """
+    return subprocess.run([sys.executable, "-m", "reports.build", "--db", db, "--out", str(out_dir)]).returncode
 
 
 def build_search_args(extra: list[str]) -> argparse.Namespace:

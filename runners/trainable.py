@@ -27,11 +27,10 @@ from benchmarks.datasets import PreparedDataset  # noqa: E402
 from benchmarks.resolution import trial_image_size  # noqa: E402
 from benchmarks.training import TrainSettings  # noqa: E402
 from runners.gpu import GpuSettings, apply_gpu_settings  # noqa: E402
-from runners.run import SEED_KEY  # noqa: E402
+from records.contract import CHECKPOINT_SCORE, METRIC, SEED_KEY, TRIAL_ERROR  # noqa: E402
 
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_METRICS = "metrics.json"
-TRIAL_ERROR = "trial_error"  # the key of the last report of a trial that raised
 COST_KEYS = ("latency_ms", "flops")  # a trial's measured cost, beyond the params every report carries
 
 
@@ -111,7 +110,7 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         model, last = load_checkpoint(checkpoint)
-        best["val_accuracy"] = float(last.get("best_val_accuracy", -1.0))
+        best["val_accuracy"] = float(last.get(METRIC, -1.0))
         costs.update({k: last[k] for k in COST_KEYS if last.get(k) is not None})
         # Measured already unless the checkpoint lacks a field (a count the profiler could not make is tried again).
         best["cost_measured"] = all(k in costs for k in (("flops", "latency_ms") if cost == "latency" else ("flops",)))
@@ -128,7 +127,7 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
 
             best["cost_measured"] = True  # once: a count the profiler cannot make is not tried again each epoch
             costs.update({k: v for k, v in measure_cost(model, size, cost).items() if v is not None and k != "params"})
-        metrics = {**metrics, "best_val_accuracy": best["val_accuracy"], "image_size": size, **costs, **worker_facts()}
+        metrics = {**metrics, METRIC: best["val_accuracy"], "image_size": size, **costs, **worker_facts()}
         with tempfile.TemporaryDirectory() as directory:
             model.save(os.path.join(directory, CHECKPOINT_MODEL))
             with open(os.path.join(directory, CHECKPOINT_METRICS), "w") as f:
@@ -143,5 +142,5 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
         # Ray would retry a raised error like a dead worker (FailureConfig does not tell them apart); an
         # error of the trial's own is final, so end it with a report that says so. NaN tells Optuna it failed.
         traceback.print_exc()
-        tune.report({"val_accuracy": math.nan, "best_val_accuracy": math.nan, TRIAL_ERROR: error_summary(error),
+        tune.report({CHECKPOINT_SCORE: math.nan, METRIC: math.nan, TRIAL_ERROR: error_summary(error),
                      "image_size": size, **costs, **worker_facts()})

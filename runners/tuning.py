@@ -18,17 +18,17 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.errors import UserError
-from runners._quiet import _stderr_to_devnull
+from benchmarks.quiet import stderr_to_devnull
+from records.contract import METRIC
 
 if TYPE_CHECKING:
     from runners.options import SearchOptions
 
-__all__ = ["METRIC", "SAMPLERS", "SCHEDULERS", "fit_concurrency", "fit_memory", "largest_trial", "make_sampler",
+__all__ = ["SAMPLERS", "SCHEDULERS", "fit_concurrency", "fit_memory", "largest_trial", "make_sampler",
            "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
            "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback", "disarm_sigterm_fallback"]
 
 #: What every trial is ranked by: the best epoch's validation accuracy so far (reported every epoch).
-METRIC = "best_val_accuracy"
 SAMPLERS = ("tpe", "random", "cmaes", "gp")
 SCHEDULERS = ("asha", "fifo")
 
@@ -95,7 +95,7 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
         if answers is False:
             raise ConnectionError(f"nothing answers at {address}")
         # Joining, Ray's C++ client writes each retry to the terminal (a refused token: 20 lines); not its errors.
-        with contextlib.nullcontext() if options.verbose or address == "local" else _stderr_to_devnull():
+        with contextlib.nullcontext() if options.verbose or address == "local" else stderr_to_devnull():
             ray.init(address=address, **settings)
     except (ConnectionError, RuntimeError, ValueError) as error:
         if not (local_if_gone and address != "local" and not answers):
@@ -327,7 +327,7 @@ def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int
 
     from runners.objectives import objective_metrics
     from runners.searcher import RankedOptunaSearch
-    from runners.study import create_study_storage
+    from records.study import create_study_storage
 
     suggest = functools.partial(space.suggest, pretrained=options.weights is not None)
     # Starting points take at most half the trials, so that even the smallest search samples the rest.
@@ -345,11 +345,11 @@ def search_algorithm(options: SearchOptions, space, sampler, max_concurrent: int
 
 
 def _create_multi_objective_study(url: str, name: str, modes: list[str], attrs: dict[str, Any]):
-    """As ``runners.study.create_study_storage``, with one direction per objective: Ray's ``OptunaSearch`` loads the
+    """As ``records.study.create_study_storage``, with one direction per objective: Ray's ``OptunaSearch`` loads the
     study by name (``load_if_exists``), so a study created maximising one value would refuse two."""
     import optuna
 
-    from runners.study import open_storage
+    from records.study import open_storage
 
     storage = open_storage(url)
     try:

@@ -8,7 +8,7 @@ A space of your own is any importable module with a ``SPACE`` attribute:
 ``--space mypackage.my_space``.
 
 The spaces belong to the ML core with ``benchmarks/``: they may import ``benchmarks`` (the vocabulary, the
-model registry), never ``runners`` nor ``benchmarks.perf``.
+model registry), never ``runners`` nor ``perf``.
 """
 
 from __future__ import annotations

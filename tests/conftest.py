@@ -11,7 +11,7 @@ from fake_results import BEANS, DIGITS, FakeResults, populate_finalists, populat
 from reports.data import load_results
 
 # --------------------------------------------------------------------------- reports: fake results databases
-# Realistic rows written through runners.store.ResultsStore (tests/fake_results.py), so that report tests never
+# Realistic rows written through records.store.ResultsStore (tests/fake_results.py), so that report tests never
 # need a real search.
 
 

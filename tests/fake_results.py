@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.models import family as family_of
-from runners.store import ResultsStore
+from records.store import ResultsStore
 
 _T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 _POLICIES = ("none", "flip", "light", "color", "strong")

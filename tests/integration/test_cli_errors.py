@@ -9,7 +9,7 @@ import re
 import pytest
 from helpers import make_class_folders, run_cli, write_images
 
-from runners.store import ResultsStore
+from records.store import ResultsStore
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runners.search import main
-from runners.store import ResultsStore
+from records.store import ResultsStore
 
 SMOKE = ["--budget", "smoke", "--weights", "none"]
 
@@ -77,7 +77,7 @@ def _exit_code(argv: list[str]) -> int:
 
 def test_a_password_in_the_database_url_is_never_printed_or_stored(tmp_path):
     from runners.options import SearchOptions, resume_command
-    from runners.store import display_url
+    from records.store import display_url
 
     url = "postgresql+psycopg://searcher:s3cret@dbhost:5432/results"
     assert display_url(url) == "postgresql+psycopg://searcher:***@dbhost:5432/results"

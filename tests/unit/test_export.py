@@ -134,7 +134,7 @@ def test_the_exported_graph_has_no_training_only_layers(exported, trained):
 
 
 def test_rows_land_in_the_exports_table_and_one_line_each_in_the_summary(exported, tmp_path):
-    from runners.store import ResultsStore
+    from records.store import ResultsStore
 
     entries, _, _ = exported
     store = ResultsStore(f"sqlite:///{tmp_path}/r.db")
@@ -190,8 +190,8 @@ class _Result:
 
 
 def test_the_best_model_and_the_other_familys_finalist_are_exported(trained, data, tmp_path, capsys):
-    from runners.run import RunRecord
-    from runners.store import ResultsStore
+    from records.run import RunRecord
+    from records.store import ResultsStore
 
     model, test = trained
     other = _train(data, seed=1)

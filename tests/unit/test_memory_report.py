@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.perf.memory_over_trials import SECTION, summary, table, write_section
+from perf.memory_over_trials import SECTION, summary, table, write_section
 
 
 def rows(peaks, others, drivers):

@@ -14,7 +14,7 @@ import pytest
 from benchmarks.errors import UserError
 from runners.objectives import check_sampler, cost_of, objective_line, objective_metrics, parse_objective
 from runners.search import build_parser, main
-from runners.tuning import METRIC
+from records.contract import METRIC
 
 SMOKE = ["--budget", "smoke", "--weights", "none"]
 
@@ -132,8 +132,8 @@ def test_a_trial_measures_its_cost_params_latency_and_flops():
 
 def test_the_recorder_writes_the_cost_columns(tmp_path):
     from runners.callbacks import TrialRecorder
-    from runners.run import RunRecord
-    from runners.store import ResultsStore
+    from records.run import RunRecord
+    from records.store import ResultsStore
 
     store = ResultsStore(f"sqlite:///{tmp_path}/r.db")
     run = RunRecord(run_id="r1", run_name="mo", dataset="digits", space="default", budget="smoke", image_size=32,
@@ -157,7 +157,7 @@ def test_the_recorder_writes_the_cost_columns(tmp_path):
 
 def test_the_runs_study_is_created_with_both_directions(tmp_path):
     from runners.options import options_from_args
-    from runners.study import load_run_study
+    from records.study import load_run_study
     from runners.tuning import make_sampler, search_algorithm
     from search_spaces import get_space
 

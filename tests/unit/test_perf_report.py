@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from benchmarks.perf.report import Row, Section, render, update_results
+from perf.report import Row, Section, render, update_results
 
 
 def _section(key: str, value: str) -> Section:
-    return Section(key, f"title {key}", f"python -m benchmarks.perf --only {key}", "setup",
+    return Section(key, f"title {key}", f"python -m perf --only {key}", "setup",
                    [Row("ratio", value, ">= 0.95", value >= "0.95")], machine="cpu", date="today")
 
 
@@ -24,7 +24,7 @@ def test_a_section_is_replaced_in_place_and_other_sections_are_kept(tmp_path):
 
 def test_a_section_names_its_command_machine_and_date():
     text = render(_section("asha", "1.00"))
-    assert "Command: `python -m benchmarks.perf --only asha`" in text
+    assert "Command: `python -m perf --only asha`" in text
     assert "Machine: cpu" in text and "Date: today" in text
 
 
@@ -33,11 +33,11 @@ def test_the_cache_item_runs_and_the_cached_head_matches_the_full_model(tmp_path
     from helpers import run_cli
 
     out = tmp_path / "RESULTS.md"
-    result = run_cli("benchmarks.perf", "--quick", "--only", "cache", "--workdir", str(tmp_path / "work"),
+    result = run_cli("perf", "--quick", "--only", "cache", "--workdir", str(tmp_path / "work"),
                      "--out", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
-    assert "## 3. Frozen-backbone feature caching" in text and "Command: `python -m benchmarks.perf --quick" in text
+    assert "## 3. Frozen-backbone feature caching" in text and "Command: `python -m perf --quick" in text
     row = next(line for line in text.splitlines() if line.startswith("| validation accuracy per epoch"))
     assert row.endswith("| equal | met |"), row
 
@@ -45,10 +45,10 @@ def test_the_cache_item_runs_and_the_cached_head_matches_the_full_model(tmp_path
 def test_an_unknown_item_is_a_one_line_error(tmp_path):
     from helpers import run_cli
 
-    result = run_cli("benchmarks.perf", "--only", "pipline", cwd=tmp_path)
+    result = run_cli("perf", "--only", "pipline", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: unknown item(s) pipline; choose from pipeline, harness, cache, asha, e2e, gpu, time-to-accuracy"
-    result = run_cli("benchmarks.perf", "--only", "harness", "--harness-scales", "short,tiny", cwd=tmp_path)
+    result = run_cli("perf", "--only", "harness", "--harness-scales", "short,tiny", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: unknown --harness-scales tiny; choose from short, small"
 
@@ -57,7 +57,7 @@ def test_the_gpu_item_measures_every_variant_once_and_goes_on_where_it_stopped(t
     # On this CPU, through the same code a GPU node runs: only that it measures, reports and resumes is checked.
     import keras
 
-    from benchmarks.perf import gpu_bench
+    from perf import gpu_bench
 
     raw = tmp_path / "gpu.json"
     section, results = gpu_bench.run(models=["custom_cnn"], image_size=16, batch_size=4, steps=2, epochs=2,
@@ -87,13 +87,13 @@ def test_the_gpu_item_without_a_gpu_or_with_an_unknown_model_is_one_line(tmp_pat
 
     for args, message in ((["--only", "gpu"], "error: the gpu item needs a GPU"),
                           (["--only", "gpu", "--gpu-models", "vgg"], "error: unknown --gpu-models vgg")):
-        result = run_cli("benchmarks.perf", *args, "--workdir", str(tmp_path / "work"), cwd=tmp_path)
+        result = run_cli("perf", *args, "--workdir", str(tmp_path / "work"), cwd=tmp_path)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(message), result.stderr
 
 
 def test_the_plain_loop_gets_the_configurations_in_the_order_the_search_started_them():
-    from benchmarks.perf.search_bench import in_start_order
+    from perf.search_bench import in_start_order
 
     trials = [  # as read back from the database: trial ids are random, start times are not
         {"trial_id": "4bddd1fe", "started_at": "2026-11-23 06:36:52.896303", "config": {"n": 2}},

@@ -13,7 +13,7 @@ from report_helpers import _build, _images_exist, _one_line_error
 from benchmarks.errors import UserError
 from reports.build import main
 from reports.data import load_results
-from runners.store import ResultsStore
+from records.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ import pytest
 
 from benchmarks.errors import UserError
 from runners.resume import experiment_exists, normalize_storage_path, read_options, write_options
-from runners.run import RunRecord
-from runners.store import ResultsStore
+from records.run import RunRecord
+from records.store import ResultsStore
 
 
 def test_a_local_storage_path_becomes_absolute_and_must_be_writable(tmp_path, monkeypatch):
@@ -150,7 +150,7 @@ def test_a_trial_the_scheduler_stopped_is_recorded_as_stopped(tmp_path):
 
 def test_a_trial_that_raised_is_recorded_as_failed_with_its_error(tmp_path):
     from runners.callbacks import TrialRecorder, error_message
-    from runners.trainable import TRIAL_ERROR
+    from records.contract import TRIAL_ERROR
 
     store = ResultsStore(f"sqlite:///{tmp_path}/db.sqlite")
     recorder = TrialRecorder(store, RUN)
@@ -174,7 +174,7 @@ def test_error_summary_is_the_type_and_the_first_line():
 
 def test_failures_are_counted_by_reason():
     from runners.outcome import _count_failures
-    from runners.trainable import TRIAL_ERROR
+    from records.contract import TRIAL_ERROR
 
     def result(error=None, reported=None):
         return SimpleNamespace(error=error, metrics={TRIAL_ERROR: reported} if reported else {})

@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from runners.searcher import RankedOptunaSearch
-from runners.trainable import TRIAL_ERROR
-from runners.tuning import METRIC
+from records.contract import TRIAL_ERROR
+from records.contract import METRIC
 
 
 def _searcher() -> RankedOptunaSearch:

@@ -10,7 +10,7 @@ from sklearn.metrics import f1_score
 
 from benchmarks.errors import UserError
 from benchmarks.metrics import classification_metrics
-from runners.store import HYPERPARAMETERS, ResultsStore
+from records.store import HYPERPARAMETERS, ResultsStore
 
 
 def row(run_id: str, trial_id: str, **extra):
@@ -44,7 +44,7 @@ def test_store_survives_pickling_as_ray_does_with_callbacks(tmp_path):
 
 def _open(kind: str, url: str):
     if kind == "optuna":
-        from runners.study import open_storage
+        from records.study import open_storage
 
         return open_storage(url)
     return ResultsStore(url)

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from benchmarks.perf.report import update_results
-from benchmarks.perf.time_to_accuracy import Arm, TrialOutcome, accuracy_by, section
+from perf.report import update_results
+from perf.time_to_accuracy import Arm, TrialOutcome, accuracy_by, section
 
 
 def _trial(n: int, minutes: float, val: float, test: float) -> TrialOutcome:
@@ -80,7 +80,7 @@ def test_the_table_gives_both_searches_their_ratios_and_the_targets(tmp_path):
 def test_a_bad_tta_samples_is_a_one_line_error(tmp_path):
     from helpers import run_cli
 
-    result = run_cli("benchmarks.perf", "--only", "time-to-accuracy", "--tta-samples", "0",
+    result = run_cli("perf", "--only", "time-to-accuracy", "--tta-samples", "0",
                      "--workdir", str(tmp_path / "work"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --tta-samples must be at least 1, not 0"
@@ -93,7 +93,7 @@ def test_the_quick_time_to_accuracy_item_runs_both_searches_and_tests_every_tria
     from helpers import run_cli
 
     out = tmp_path / "RESULTS.md"
-    result = run_cli("benchmarks.perf", "--quick", "--only", "time-to-accuracy", "--workdir", str(tmp_path / "work"),
+    result = run_cli("perf", "--quick", "--only", "time-to-accuracy", "--workdir", str(tmp_path / "work"),
                      "--out", str(out), cwd=tmp_path, timeout=850)
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()

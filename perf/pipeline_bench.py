@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from benchmarks.datasets import PreparedDataset
-from benchmarks.perf.report import Row, Section
+from perf.report import Row, Section
 
 CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("custom CNN, no augmentation", {"backbone": "custom_cnn", "depth": 3, "width": 32, "augmentation": "none"}),

@@ -35,7 +35,7 @@ def quiet(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if verbose:
         return
-    from runners._quiet import import_tensorflow_quietly
+    from benchmarks.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     warnings.filterwarnings("ignore")

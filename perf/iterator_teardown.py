@@ -1,6 +1,6 @@
 """How long destroying a tf.data iterator takes, with tf.data's autotuning thread on and off.
 
-    python -m benchmarks.perf.iterator_teardown [--lifetime 3] [--repeats 20]
+    python -m perf.iterator_teardown [--lifetime 3] [--repeats 20]
 
 Each of ``--repeats`` iterators of a small parallel-map pipeline (like ``benchmarks.pipeline``'s) is read for
 ``--lifetime`` seconds by a slow consumer and then destroyed, as Keras destroys one every epoch. Destroying it
@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from benchmarks.perf.trial_startup import _positive
+from perf.trial_startup import _positive
 
 
 def teardown_seconds(*, autotune: bool, lifetime: float, repeats: int) -> list[float]:
@@ -46,13 +46,13 @@ def teardown_seconds(*, autotune: bool, lifetime: float, repeats: int) -> list[f
 
 def main(argv: list[str] | None = None) -> int:
     """Measure with autotuning on, then off, with a 1-CPU trial's thread pools; print the table and the JSON line."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.perf.iterator_teardown")
+    p = argparse.ArgumentParser(prog="python -m perf.iterator_teardown")
     p.add_argument("--lifetime", type=_positive, default=3, help="seconds each iterator is read before it is destroyed")
     p.add_argument("--repeats", type=_positive, default=20, help="iterators per setting")
     args = p.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from runners._quiet import import_tensorflow_quietly
+    from benchmarks.quiet import import_tensorflow_quietly
     from runners.trainable import configure_tensorflow
 
     import_tensorflow_quietly()

@@ -16,7 +16,7 @@ __all__ = ["Row", "Section", "machine", "render", "update_results"]
 RESULTS = Path(__file__).resolve().parents[1] / "RESULTS.md"
 TITLE = "# Performance results"
 INTRO = (
-    "Measured by `python -m benchmarks.perf` (see the README's Performance section). Each section below is\n"
+    "Measured by `python -m perf` (see the README's Performance section). Each section below is\n"
     "rewritten by the command it names; figures are ratios or counts taken in one run, both sides back to back,\n"
     "on the machine it names. Sections written by other tools are kept as they are."
 )

@@ -1,6 +1,6 @@
 """The fixed cost of one trial, in its two parts: Ray Tune starting and stopping its actor, and the imports.
 
-    python -m benchmarks.perf.trial_startup [--trials 6] [--concurrent 2] [--seconds 3]
+    python -m perf.trial_startup [--trials 6] [--concurrent 2] [--seconds 3]
 
 Prints one JSON line. ``tune_s_per_trial``: how much longer than their sleeping ``--trials`` trials of a
 trainable that only sleeps take through ``tune.Tuner``, ``--concurrent`` at a time, divided by the trials
@@ -67,7 +67,7 @@ def _positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Time Ray Tune's per-trial cost (actors reused and not) on a local Ray, then the imports; print the JSON line."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.perf.trial_startup")
+    p = argparse.ArgumentParser(prog="python -m perf.trial_startup")
     p.add_argument("--trials", type=_positive, default=6)
     p.add_argument("--concurrent", type=_positive, default=2)
     p.add_argument("--seconds", type=_positive, default=3, help="each trial sleeps this long, reporting every second")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.perf.report import Row, Section
+from perf.report import Row, Section
 
 __all__ = ["MODELS", "VARIANTS", "Variant", "gpu_names", "run"]
 

@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from benchmarks.errors import UserError
-from runners.databases import connect_args, create_schema, sqlite_file
+from records.databases import connect_args, create_schema, sqlite_file
 
 __all__ = ["OPTUNA_FILE", "create_study_storage", "default_optuna_url", "load_run_study", "open_storage"]
 

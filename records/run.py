@@ -5,15 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["REPEAT_OF_KEY", "ROLES", "SEED_KEY", "RunRecord", "trial_role"]
+from records.contract import REPEAT_OF_KEY
 
-#: What a trial row is for: ``search`` (sampled, or a starting point), ``repeat`` (a finalist trained again
-#: with another seed, see runners.finalists) or ``reference`` (a fixed published recipe).
-ROLES = ("search", "repeat", "reference")
-
-#: The config keys a repeat carries beside the finalist's hyperparameters.
-SEED_KEY = "seed"
-REPEAT_OF_KEY = "repeat_of"
+__all__ = ["RunRecord", "trial_role"]
 
 
 @dataclasses.dataclass(frozen=True)

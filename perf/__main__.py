@@ -1,4 +1,4 @@
-"""``python -m benchmarks.perf [--only ITEMS] [--quick] [--data-dir DIR]``: measure, print a table, update RESULTS.md."""
+"""``python -m perf [--only ITEMS] [--quick] [--data-dir DIR]``: measure, print a table, update RESULTS.md."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.perf import gpu_bench
-from benchmarks.perf.report import RESULTS, Section, load_average, machine, now, table, update_results
+from perf import gpu_bench
+from perf.report import RESULTS, Section, load_average, machine, now, table, update_results
 
 ITEMS = ("pipeline", "harness", "cache", "asha", "e2e", "gpu", "time-to-accuracy")
 # The default: "gpu" needs a GPU, and runs on a GPU node by name; "time-to-accuracy" runs two whole searches.
@@ -21,7 +21,7 @@ SCALES = ("short", "small")  # the harness item's trial lengths
 
 def build_parser() -> argparse.ArgumentParser:
     """The benchmark's flags: which items run (default :data:`CPU_ITEMS`), their sizes, and where results go."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m perf", description=__doc__)
     p.add_argument("--only", default=",".join(CPU_ITEMS),
                    help=f"comma-separated items out of {', '.join(ITEMS)} (default: all but gpu and time-to-accuracy)")
     p.add_argument("--quick", action="store_true", help="tiny sizes on digits: checks that the benchmark runs, "
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if set(items) - {"gpu"} or backend == "tensorflow":
-        from runners._quiet import import_tensorflow_quietly
+        from benchmarks.quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
     if "gpu" in items and not gpu_bench.gpu_names():
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")  # Keras warns on every fit with a tf.data input; the tables are the output
 
-    command = shlex.join(["python", "-m", "benchmarks.perf", *sys.argv[1:]] if argv is None else
-                         ["python", "-m", "benchmarks.perf", *argv])
+    command = shlex.join(["python", "-m", "perf", *sys.argv[1:]] if argv is None else
+                         ["python", "-m", "perf", *argv])
     if backend != "tensorflow":
         command = f"KERAS_BACKEND={shlex.quote(backend)} {command}"
     quick = args.quick
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join([f"\n== {section.title} ==", *table(section.rows)]), flush=True)
 
     if "pipeline" in items:
-        from benchmarks.perf import pipeline_bench
+        from perf import pipeline_bench
 
         load = load_average()
         data = _load(dataset, data_dir, (256 if quick else 1024, 64, 64))
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             data, image_size=32 if quick else 96, batch_size=32, rounds=1 if quick else 7, command=command)
         done(section, load)
     if "cache" in items:
-        from benchmarks.perf import cache_bench
+        from perf import cache_bench
 
         load = load_average()
         data = _load(dataset, data_dir, (128, 64, 64) if quick else (1024, 256, 256))
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                                                 command=command)
         done(section, load)
     if "harness" in items or "asha" in items:
-        from benchmarks.perf import search_bench
-        from benchmarks.perf.search_bench import Scale
+        from perf import search_bench
+        from perf.search_bench import Scale
         from runners.budgets import get_budget
 
         load = load_average()
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=workdir, command=command)
             done(section, load)
     if "e2e" in items:
-        from benchmarks.perf import search_bench
+        from perf import search_bench
         from runners.budgets import get_budget
 
         load = load_average()
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         done(section, load)
 
     if "time-to-accuracy" in items:
-        from benchmarks.perf import time_to_accuracy
+        from perf import time_to_accuracy
         from runners.budgets import get_budget
 
         load = load_average()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from benchmarks.datasets import PreparedDataset
-from benchmarks.perf.report import Row, Section
+from perf.report import Row, Section
 
 TARGET = 10.0
 BACKBONE = "resnet50"  # its randomly initialised features still carry some signal, so accuracies are comparable

@@ -6,9 +6,12 @@ import contextlib
 import os
 import sys
 
+__all__ = ["import_tensorflow_quietly", "stderr_to_devnull"]
+
 
 @contextlib.contextmanager
-def _stderr_to_devnull():
+def stderr_to_devnull():
+    """Send file descriptor 2 (where C++ libraries write) to /dev/null inside the block."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -29,7 +32,7 @@ def import_tensorflow_quietly() -> None:
     file descriptor 2 before its log level applies, which would bury our one-line errors.
     Python exceptions still surface: they are raised, not printed, inside this block.
     """
-    with _stderr_to_devnull():
+    with stderr_to_devnull():
         import tensorflow as tf
 
         tf.config.list_physical_devices()

@@ -1,6 +1,6 @@
 """Item ``time-to-accuracy`` (issue 22): the custom CNN at the images' own size against the budget's, in one run.
 
-The same search twice, back to back, through the real CLI (``benchmarks.perf.search_bench.run_search``): once
+The same search twice, back to back, through the real CLI (``perf.search_bench.run_search``): once
 as the CLI runs it by default, where the custom CNN trains at the dataset's own image size when that is smaller
 than the budget's (``benchmarks.resolution``; CIFAR-10: 32 px under ``--budget small``), and once with
 ``--image-size`` set to the budget's size (96 px). After both, every trial's best checkpoint (Ray keeps one per
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.perf.report import Row, Section
+from perf.report import Row, Section
 
 __all__ = ["ACCURACY_MARGIN", "MARKS_MIN", "WALL_TARGET", "Arm", "TrialOutcome", "accuracy_by", "run", "section"]
 
@@ -126,7 +126,7 @@ def _utc_seconds(value: Any) -> float:
         return float("nan")
     stamp = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.UTC)  # runners.store writes UTC
+        stamp = stamp.replace(tzinfo=dt.UTC)  # records.store writes UTC
     return stamp.timestamp()
 
 
@@ -141,7 +141,7 @@ def evaluate_trials(search, results: Path, data) -> list[TrialOutcome]:
 
     from runners.evaluate import evaluate_model, load_checkpoint_model
     from runners.outcome import ok_results
-    from runners.tuning import METRIC
+    from records.contract import CHECKPOINT_SCORE, METRIC, MODE
 
     rows = {t["trial_id"]: t for t in search.trials}
     grid = ResultGrid(ExperimentAnalysis(str(results / "ray" / search.name)))
@@ -149,7 +149,7 @@ def evaluate_trials(search, results: Path, data) -> list[TrialOutcome]:
     for result in ok_results(grid):
         trial_id = result.metrics["trial_id"]
         row = rows.get(trial_id, {})
-        model = load_checkpoint_model(result.get_best_checkpoint("val_accuracy", "max"))
+        model = load_checkpoint_model(result.get_best_checkpoint(CHECKPOINT_SCORE, MODE))
         test = evaluate_model(model, data)
         del model
         keras.backend.clear_session()
@@ -164,7 +164,7 @@ def run(*, dataset: str, data_dir: str | None, budget: str, samples: int, extra:
         workdir: Path, command: str) -> tuple[Section, dict]:
     """Both searches through the real CLI, then every trial tested; the section and the raw figures."""
     from benchmarks.datasets import load_dataset
-    from benchmarks.perf.search_bench import _short, run_search
+    from perf.search_bench import _short, run_search
     from runners.budgets import get_budget
 
     size = get_budget(budget).image_size

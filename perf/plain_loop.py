@@ -1,6 +1,6 @@
 """A plain Keras loop: given configurations trained in a process pool of a search's width, no Ray, no Optuna.
 
-    python -m benchmarks.perf.plain_loop --configs CONFIGS.json --dataset NAME [--data-dir DIR] --budget B
+    python -m perf.plain_loop --configs CONFIGS.json --dataset NAME [--data-dir DIR] --budget B
         --epochs E --image-size PX --workers N [--cpus C] [--seed S] [--out DIR]
 
 The baseline of the harness benchmark: it loads the data as ``runners.search`` does, trains each configuration
@@ -24,7 +24,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(cpus: float, data, settings) -> None:
-    from runners._quiet import import_tensorflow_quietly
+    from benchmarks.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     from runners.trainable import configure_tensorflow
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ``wall_s`` covers everything from reading the configurations to saving the model; ``trials_s`` only the
     pool's training.
     """
-    p = argparse.ArgumentParser(prog="python -m benchmarks.perf.plain_loop")
+    p = argparse.ArgumentParser(prog="python -m perf.plain_loop")
     p.add_argument("--configs", required=True, help="JSON list of trial configurations")
     p.add_argument("--dataset", required=True)
     p.add_argument("--data-dir")
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="folder for the best model (default: a temporary one)")
     args = p.parse_args(argv)
 
-    from runners._quiet import import_tensorflow_quietly
+    from benchmarks.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     from benchmarks.datasets import load_dataset

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
-from runners.databases import connect_args, create_schema
+from records.databases import connect_args, create_schema
 
 __all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
            "trials_table"]

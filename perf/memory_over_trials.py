@@ -1,6 +1,6 @@
 """Memory over a long search: does the host memory of the driver or of Ray's workers grow trial after trial?
 
-    python -m benchmarks.perf.memory_over_trials [--trials 24] [--epochs 1] [--max-concurrent 1]
+    python -m perf.memory_over_trials [--trials 24] [--epochs 1] [--max-concurrent 1]
         [--write benchmarks/RESULTS.md]
 
 Runs a real search (``runners.search``, digits, one fixed small CNN so every trial does the same work)
@@ -10,7 +10,7 @@ earlier trial's worker that had not gone away) with their total RSS. Each trial 
 (``reuse_actors=False``), so none of these should grow however many trials run; one trial at a time
 (the default) keeps other trials out of the "other processes" figure.
 With ``--write`` the table goes into the "Memory over trials" section of that Markdown file (other sections
-are left as they are). Like the rest of ``benchmarks/perf/``, it drives the Ray runner.
+are left as they are). Like the rest of ``perf/``, it drives the Ray runner.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def measure(trials: int, epochs: int, max_concurrent: int, workdir: Path) -> lis
     from runners.search import build_parser, run_search
 
     probe_file = workdir / "memory.jsonl"
-    argv = ["--weights", "none", "--budget", "smoke", "--space", "benchmarks.perf.memory_over_trials",
+    argv = ["--weights", "none", "--budget", "smoke", "--space", "perf.memory_over_trials",
             "--scheduler", "fifo", "--num-samples", str(trials), "--epochs", str(epochs), "--image-size", "32",
             "--max-concurrent", str(max_concurrent), "--results", str(workdir / "results"), "--name", "memory"]
     run_search(options_from_args(build_parser().parse_args(argv)), callbacks=[MemoryProbe(str(probe_file))])
@@ -173,7 +173,7 @@ def _has_gpu() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the search, print the record (command, machine, summary, table), and write it with ``--write``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.perf.memory_over_trials",
+    parser = argparse.ArgumentParser(prog="python -m perf.memory_over_trials",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=24, help="trials to run (at least 20 for the record)")
     parser.add_argument("--epochs", type=int, default=1)
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="memory-") as workdir:
         rows = measure(args.trials, args.epochs, args.max_concurrent, Path(workdir))
     took = time.monotonic() - started
-    command = "python -m benchmarks.perf.memory_over_trials " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m perf.memory_over_trials " + " ".join(argv if argv is not None else sys.argv[1:])
     text = "\n\n".join([
         f"`{command.strip()}` on {dt.date.today():%Y-%m-%d}, {machine()}; {args.trials} trials of one small CNN "
         f"(digits, 32px, {args.epochs} epoch(s), {args.max_concurrent} at a time, `reuse_actors=False`), {took:.0f} s.",

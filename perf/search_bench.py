@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.perf.report import Row, Section
+from perf.report import Row, Section
 
 HARNESS_TARGET = 1.10
 
@@ -86,14 +86,14 @@ def _flags(args: dict[str, Any]) -> list[str]:
 
 
 def run_plain_loop(configs: list[dict], args: dict[str, Any], workdir: Path, log: Path) -> tuple[float, dict]:
-    """Run :mod:`benchmarks.perf.plain_loop` on ``configs`` in a subprocess; return its wall time and JSON line.
+    """Run :mod:`perf.plain_loop` on ``configs`` in a subprocess; return its wall time and JSON line.
 
     ``args`` become its flags (``{"data_dir": d}`` is ``--data-dir d``); its output goes to ``log``, and a
     failure raises with the command.
     """
     path = workdir / "plain-configs.json"
     path.write_text(json.dumps(configs))
-    command = [sys.executable, "-m", "benchmarks.perf.plain_loop", "--configs", str(path), *_flags(args)]
+    command = [sys.executable, "-m", "perf.plain_loop", "--configs", str(path), *_flags(args)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=_env())
     wall = time.perf_counter() - start
@@ -142,8 +142,8 @@ def _trial_seconds(run: SearchRun, results: Path) -> float:
 
 
 def _trial_startup(concurrent: int, log: Path) -> list[Row]:
-    """The row that splits a trial's fixed cost: ``python -m benchmarks.perf.trial_startup``, in its own process."""
-    command = [sys.executable, "-m", "benchmarks.perf.trial_startup", "--concurrent", str(concurrent)]
+    """The row that splits a trial's fixed cost: ``python -m perf.trial_startup``, in its own process."""
+    command = [sys.executable, "-m", "perf.trial_startup", "--concurrent", str(concurrent)]
     done = subprocess.run(command, capture_output=True, text=True, env=_env())
     log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
@@ -191,14 +191,14 @@ def harness(*, dataset: str, data_dir: str | None, space: str, scales: list[Scal
             Row(f"{what}: best validation accuracy, search / plain", f"{fifo.best_val:.4f} / {plain['best_val_accuracy']:.4f}"),
         ]
         notes += [f"{scale.label}, search: `{_short(fifo.command)}`",
-                  f"{scale.label}, plain loop: `python -m benchmarks.perf.plain_loop --configs CONFIGS.json "
+                  f"{scale.label}, plain loop: `python -m perf.plain_loop --configs CONFIGS.json "
                   f"{shlex.join(_flags(plain_args))}`"]
         raw[scale.label] = {"fifo": dataclasses.asdict(fifo), "plain_wall_s": plain_wall, "plain": plain,
                             "mean_trial_s": trial_s, "plain_mean_trial_s": plain_s}
     setup = (
         f"Trials of the `{space}` space on {dataset}, FIFO, {max_concurrent} at a time with 1 CPU each, through the "
         f"real CLI; then the same configurations (read from its database), in the order the search started them, "
-        f"through `benchmarks/perf/plain_loop.py`: the same data loading, recipe (`train_trial`) and thread count in a "
+        f"through `perf/plain_loop.py`: the same data loading, recipe (`train_trial`) and thread count in a "
         f"pool of {max_concurrent} long-lived processes, "
         "the best tested and saved. Both are whole programs timed from start to exit. Part of the difference is a "
         "fixed cost per trial, measured in its parts in the first row: every trial runs in a fresh process "
