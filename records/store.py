@@ -54,6 +54,9 @@ trials_table = sa.Table(
     sa.Column("val_loss", sa.Float),
     sa.Column("test_accuracy", sa.Float),
     sa.Column("test_f1_macro", sa.Float),
+    # The class each test example was predicted as, in the run's test order (records.predictions encodes it):
+    # what pairs two models' test figures example by example (benchmarks.comparison's paired bootstrap).
+    sa.Column("test_predictions", sa.Text),
     sa.Column("epochs", sa.Integer),
     sa.Column("wall_seconds", sa.Float),
     sa.Column("params", sa.BigInteger),
@@ -106,6 +109,13 @@ runs_table = sa.Table(
     sa.Column("test_metrics", sa.Text),  # JSON: classification_metrics() of the best trial
     sa.Column("published", sa.Text),  # JSON: a reference recipe's published figures
     sa.Column("finalists", sa.Text),  # JSON: each family's repeats, intervals, the difference and the verdict
+    # What a test figure of this run means: a fingerprint of its test split (the examples and their labels, after
+    # caps), the labels themselves (records.predictions), and the protocol that must match for two runs' figures
+    # to be pooled (budget, image size per family, weights, epochs: JSON). benchmarks.comparison reads them.
+    sa.Column("test_fingerprint", sa.String(64)),
+    sa.Column("test_labels", sa.Text),
+    sa.Column("protocol", sa.Text),
+    sa.Column("environment", sa.Text),  # JSON: Python and package versions, git commit, OS, CPU, memory, GPUs
     sa.Column("model_path", sa.Text),
     sa.Column("storage_path", sa.Text),  # Ray's experiment folder: where --resume finds the run
     sa.Column("optuna_storage", sa.Text),  # the Optuna storage URL holding the run's study (named after the run)
@@ -163,7 +173,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-_RUN_JSON = ("class_names", "test_metrics", "published", "finalists")  # run fields stored as JSON text
+_RUN_JSON = ("class_names", "test_metrics", "published", "finalists", "protocol", "environment")  # run fields stored as JSON text
 
 
 def _json(value: Any) -> str | None:
