@@ -9,7 +9,13 @@ import optuna
 
 from benchmarks.augmentation import POLICIES
 from benchmarks.hyperparameters import HYPERPARAMETERS as H
-from benchmarks.models import CUSTOM_CNN
+from benchmarks.models import CUSTOM_CNN, family
+
+
+#: The Optuna parameter that picks a model within a family: a from-scratch network of the custom-CNN family, or a
+#: keras.applications backbone (pretrained or not). Each family has its own, so each keeps one fixed set of choices
+#: while the family itself is assigned, not sampled (:func:`next_family`).
+FAMILY_PARAMS = {"custom_cnn": "custom_network", "transfer": "backbone", "scratch": "backbone"}
 
 
 # A plain, known-reasonable recipe, tried once per backbone before the sampler takes over: the vocabulary's
@@ -26,7 +32,8 @@ def one_per_backbone(backbones: Sequence[str]) -> tuple[dict[str, Any], ...]:
     With them even a short search compares the custom CNN with every transfer backbone. Parameters a branch
     does not suggest (``depth`` for a backbone) are ignored; ``unfrozen_layers`` is left to the sampler.
     """
-    return tuple({"backbone": backbone, **STARTING_RECIPE} for backbone in backbones)
+    return tuple({"backbone": backbone, FAMILY_PARAMS[family(backbone)]: backbone, **STARTING_RECIPE}
+                 for backbone in backbones)
 
 
 def suggest_training(trial: optuna.Trial) -> None:
@@ -43,13 +50,51 @@ def suggest_head(trial: optuna.Trial) -> None:
     H["dropout"].suggest(trial, 0.0, 0.5)
 
 
+def _family_of(frozen: optuna.trial.FrozenTrial, pretrained: bool) -> str | None:
+    """The family a trial of the study trains, from its record (:func:`suggest_model` notes it; a starting point fixes
+    its ``backbone``)."""
+    if "family" in frozen.user_attrs:
+        return str(frozen.user_attrs["family"])
+    backbone = frozen.system_attrs.get("fixed_params", {}).get("backbone") or frozen.params.get("backbone")
+    return None if backbone is None else family(str(backbone), pretrained)
+
+
+def next_family(trial: optuna.Trial, families: Sequence[str], pretrained: bool) -> str:
+    """The family ``trial`` trains: a starting point's own, else the one of ``families`` with the fewest trials so far.
+
+    Equal effort by design: a search over both families gives each half of its trials (within one), whatever the
+    sampler has learnt, so a verdict "at this budget" compares families that had the same number of tries. The
+    sampler still picks everything within a family. Ties go to the family listed first after the trial's number
+    turns, so a search alternates.
+    """
+    counts = dict.fromkeys(families, 0)
+    own = None
+    for frozen in trial.study.get_trials(deepcopy=False):
+        if frozen.number == trial.number:
+            fixed = frozen.system_attrs.get("fixed_params", {}).get("backbone")
+            own = None if fixed is None else family(str(fixed), pretrained)
+        else:
+            key = _family_of(frozen, pretrained)
+            if key in counts:
+                counts[key] += 1
+    if own in counts:
+        return own
+    order = list(families[trial.number % len(families):]) + list(families[:trial.number % len(families)])
+    return min(order, key=lambda key: counts[key])
+
+
 def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> str:
-    """Suggest one of ``backbones`` and the parameters of that branch only; return the backbone.
+    """Assign the trial a family (:func:`next_family`), suggest one of its ``backbones`` and that branch's parameters.
 
     The custom CNN gets ``depth`` and ``width``; a pretrained backbone gets ``unfrozen_layers`` (0 to 40 in
-    tens); a backbone without pretrained weights trains whole, so it gets nothing more.
+    tens); a backbone without pretrained weights trains whole, so it gets nothing more. Returns the backbone.
     """
-    backbone = trial.suggest_categorical("backbone", list(backbones))
+    groups: dict[str, list[str]] = {}
+    for backbone in backbones:
+        groups.setdefault(family(backbone, pretrained), []).append(backbone)
+    key = next_family(trial, list(groups), pretrained)
+    trial.set_user_attr("family", key)
+    backbone = trial.suggest_categorical(FAMILY_PARAMS[key], groups[key])
     if backbone == CUSTOM_CNN:
         H["depth"].suggest(trial, 2, 4)
         H["width"].suggest(trial, [16, 32, 64])
@@ -58,8 +103,13 @@ def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: boo
     return backbone
 
 
-def suggest_all(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> None:
-    """Suggest a whole trial of a space over ``backbones``: the model and its branch, the head, and training."""
-    suggest_model(trial, backbones, pretrained)
+def suggest_all(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> dict[str, Any]:
+    """Suggest a whole trial of a space over ``backbones``: the model and its branch, the head, and training.
+
+    Returns ``{"backbone": ...}``, the trial's model whichever family parameter chose it (a space returns it to
+    Ray Tune, which adds it to the trial's config).
+    """
+    backbone = suggest_model(trial, backbones, pretrained)
     suggest_head(trial)
     suggest_training(trial)
+    return {"backbone": backbone}

@@ -12,8 +12,7 @@ from search_spaces._space import SearchSpace
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
     """Suggest the custom CNN's depth and width, its head and training settings; nothing is returned as a constant."""
-    suggest_all(trial, ("custom_cnn",), pretrained)
-    return None
+    return suggest_all(trial, ("custom_cnn",), pretrained)
 
 
 SPACE = SearchSpace(

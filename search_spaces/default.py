@@ -22,8 +22,7 @@ def backbones() -> tuple[str, ...]:
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
     """Suggest a model among :func:`backbones` with its branch's parameters, a head and training settings."""
-    suggest_all(trial, backbones(), pretrained)
-    return None
+    return suggest_all(trial, backbones(), pretrained)
 
 
 def __getattr__(name: str) -> SearchSpace:

@@ -16,8 +16,7 @@ from search_spaces._space import SearchSpace
 
 def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
     """Suggest a registered backbone (how many layers to unfreeze when pretrained), a head and training settings."""
-    suggest_all(trial, tuple(list_backbones()), pretrained)
-    return None
+    return suggest_all(trial, tuple(list_backbones()), pretrained)
 
 
 def __getattr__(name: str) -> SearchSpace:

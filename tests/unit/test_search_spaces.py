@@ -9,15 +9,22 @@ import optuna
 import pytest
 
 from benchmarks.errors import UserError
+from benchmarks.models import family
 from search_spaces import SearchSpace, get_space, list_spaces
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def sample(space: SearchSpace, n: int, pretrained: bool = True) -> list[dict]:
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
-    study.optimize(lambda t: space.suggest(t, pretrained=pretrained) or 0.0, n_trials=n)
-    return [t.params for t in study.trials]
+def sample(space: SearchSpace, n: int, pretrained: bool = True, sampler=None) -> list[dict]:
+    """``n`` trial configs as Ray Tune would get them: the sampled parameters and what ``suggest`` returned."""
+    study = optuna.create_study(sampler=sampler or optuna.samplers.RandomSampler(seed=0), direction="maximize")
+    configs = []
+    for _ in range(n):
+        trial = study.ask()
+        returned = space.suggest(trial, pretrained=pretrained) or {}
+        configs.append({**trial.params, **returned})
+        study.tell(trial, len(configs) % 3 / 3)
+    return configs
 
 
 def test_default_space_is_conditional():
@@ -81,5 +88,26 @@ def test_starting_points_are_one_valid_recipe_per_backbone(name, pretrained):
             used = {k: v for k, v in trial.params.items() if k in point}
             assert used == {k: point[k] for k in used}
             sampled = {"unfrozen_layers"} if pretrained and point["backbone"] != "custom_cnn" else set()
+            assert trial.user_attrs["family"] == family(point["backbone"], pretrained)
             assert set(trial.params) - set(point) == sampled
             study.tell(trial, 0.5)
+
+
+@pytest.mark.parametrize("pretrained", [True, False])
+@pytest.mark.parametrize("n", [4, 7, 16])
+def test_a_space_with_both_families_gives_each_half_of_the_trials(n, pretrained):
+    """Whatever TPE has learnt (here, that the custom CNN scores best), each family gets n/2 trials within one."""
+    space = get_space("default")
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=2), direction="maximize")
+    for point in space.starting_points[: n // 2]:
+        study.enqueue_trial(point)
+    families = []
+    for _ in range(n):
+        trial = study.ask()
+        returned = space.suggest(trial, pretrained=pretrained)
+        config = {**trial.params, **returned}
+        families.append(family(config["backbone"], pretrained))
+        study.tell(trial, 0.9 if config["backbone"] == "custom_cnn" else 0.1)
+    custom = families.count("custom_cnn")
+    assert abs(custom - (n - custom)) <= 1, families
+    assert {f for f in families if f != "custom_cnn"} == {"transfer" if pretrained else "scratch"}
