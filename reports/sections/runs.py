@@ -1,13 +1,18 @@
-"""Section "Runs covered": every run on the report's datasets, its settings, status, time span and trials."""
+"""Section "Runs covered": every run on the report's datasets, its settings, status, time span, trials and machine.
+
+The machine (CPU, cores, memory, GPUs) and the software versions come from the run's stored environment
+(``records.environment``): training times and latencies are only comparable between runs of one machine.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from reports.document import Section
+from records.environment import environment_of, machine_label, versions_label
+from reports.document import Note, Section
 from reports.sections.base import Column, Context, format_table, plural
 
-__all__ = ["PLOTS", "build", "run_summary"]
+__all__ = ["PLOTS", "build", "machine_notes", "run_summary"]
 
 PLOTS: tuple[str, ...] = ()
 
@@ -30,6 +35,9 @@ def run_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
         "trials_total", "trials_failed", "started_at", "finished_at",
     ]  # fmt: skip
     frame = runs.reindex(columns=columns).copy() if len(runs) else pd.DataFrame(columns=columns)
+    environments = [environment_of(row) for row in runs.reindex(columns=["environment"]).to_dict("records")]
+    frame["machine"] = [machine_label(e) or None for e in environments]
+    frame["versions"] = [versions_label(e) or None for e in environments]
     missing = [run_id for run_id in stored.index if run_id not in set(frame["run_id"])]
     if missing:
         extra = stored.loc[missing]
@@ -78,8 +86,29 @@ def build(context: Context) -> Section:
                 Column("stored_failed", "Failed", "count"),
                 Column("started_at", "Started (UTC)", "datetime"),
                 Column("finished_at", "Finished (UTC)", "datetime"),
+                Column("machine", "Machine"),
             ],
             caption=f"{plural(len(frame), 'run')} on the datasets in this report",
             css_class="runs",
-        )
+        ),
+        *(Note(line) for line in machine_notes(frame)),
     )
+
+
+def machine_notes(frame: pd.DataFrame) -> list[str]:
+    """Notes under the runs table: each run's software versions, and whether its times compare across runs.
+
+    ``frame`` is :func:`run_summary`'s; runs with the same versions share one line.
+    """
+    known = frame[frame["machine"].notna()]
+    if not len(known):
+        return []
+    machines = known["machine"].nunique()
+    lines = [
+        "Training times and latencies are measured on the machine of their run (the Machine column)"
+        + ("; these runs ran on one machine." if machines == 1
+           else f"; these runs ran on {machines} machines: compare times only between runs of one machine.")
+    ]
+    for versions, runs in known.groupby("versions", sort=False)["run_name"]:
+        lines.append(f"Software of {', '.join(str(name) for name in runs)}: {versions}.")
+    return lines
