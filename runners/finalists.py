@@ -102,7 +102,8 @@ def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: 
     from runners.consistency import check_complete, check_recorded, forget_unknown_trials
     from runners.resume import can_restore, experiment_path
     from runners.searcher import FixedConfigs
-    from runners.tuning import make_scheduler, restore_tuner, run_tuner
+    from runners.schedulers import make_scheduler
+    from runners.tuning import restore_tuner, run_tuner
 
     configs = repeat_configs(finalists, repeat_seeds(options.seed, options.repeats))
     folder = experiment_path(options.storage_path, options.name)

@@ -13,7 +13,8 @@ from benchmarks.cli import Formatter, OneLineParser
 from runners.finalists import FINALIST_MODES
 from runners.gpu import PRECISIONS
 from runners.objectives import PICK_RULES
-from runners.tuning import SAMPLERS, SCHEDULERS
+from records.schedulers import get_scheduler, list_schedulers
+from runners.tuning import SAMPLERS
 
 __all__ = ["build_parser"]
 
@@ -51,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--image-size", type=int, help="image side in pixels (default: the budget's)")
     search.add_argument("--sampler", default="tpe", choices=SAMPLERS,
                         help="Optuna sampler (tpe uses constant_liar for parallel trials; gp needs PyTorch)")
-    search.add_argument("--scheduler", default="asha", choices=SCHEDULERS, help="ASHA early stopping, or run every trial to the end")
+    schedulers = "; ".join(f"{name}: {get_scheduler(name).describe()}" for name in list_schedulers())
+    # Checked by runners.options once the modules of --register are imported, which may declare more.
+    search.add_argument("--scheduler", default="asha", metavar="|".join(list_schedulers()),
+                        help=f"early stopping, run once per model family; {schedulers}")
     search.add_argument("--objective", default="accuracy", metavar="accuracy[,COST]",
                         help="accuracy (the best epoch's validation accuracy), or a pair: accuracy,latency, accuracy,params "
                         "or accuracy,flops: a multi-objective search (multi-objective TPE, every trial to its end) "

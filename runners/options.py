@@ -145,6 +145,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.budgets import get_budget
     from runners.export import parse_export
     from runners.gpu import gpu_settings
+    from records.schedulers import get_scheduler
     from runners.objectives import check_sampler, cost_of, parse_objective
     from records.store import default_db_url
     from records.study import default_optuna_url
@@ -168,6 +169,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     if not 0 <= args.seed < 2**32:
         raise UserError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
     gpu_settings(args.gpus_per_trial, args.precision)  # validates the combination
+    get_scheduler(args.scheduler)  # an unknown name is a one-line error, never FIFO in silence
     objective = parse_objective(getattr(args, "objective", None))
     check_sampler(args.sampler, objective)
     pick = getattr(args, "pick", None) or "accuracy"

@@ -164,8 +164,9 @@ def _published_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
-    from runners.export import export_lines
+    from records.schedulers import get_scheduler
     from records.store import display_url
+    from runners.export import export_lines
 
     test = summary["test"]
     lines = [
@@ -180,7 +181,7 @@ def _print_summary(summary: dict[str, Any], model_path: Path, options) -> None:
         *_published_lines(summary),
         *pareto_lines(summary.get("pareto")),
         f"trials: {summary['trials_total']} ({summary['trials_completed']} completed, {summary['trials_stopped']} "
-        f"stopped early by the scheduler, {summary['trials_failed']} failed)"
+        f"{get_scheduler(options.scheduler).stopped}, {summary['trials_failed']} failed)"
         + ("".join(f"\n  failed: {f}" for f in summary["failures"])),
         *([] if summary.get("reference_trials") else summary_lines(summary.get("finalists"))),
         f"model: {model_path} (summary.json beside it)",

@@ -3,15 +3,14 @@
     python -m runners.search [--dataset NAME|PATH] [--space NAME] [--budget smoke|small|full] ...
     python -m runners.search --resume NAME        # continue an interrupted search
 
-Flow: dataset -> pre-flight checks -> Ray Tune (Optuna sampler, ASHA; FIFO with two objectives) -> one row per
-trial in the results database -> each family's finalist trained again with new seeds and tested
-(runners.finalists) -> best trial evaluated on the test split -> saved model and summary.
+Flow: dataset -> pre-flight checks -> Ray Tune (Optuna sampler, the --scheduler once per model family; FIFO with
+two objectives) -> one row per trial in the results database -> each family's finalist trained again with new
+seeds and tested (runners.finalists) -> best trial evaluated on the test split -> saved model and summary.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 import time
@@ -38,8 +37,6 @@ from runners.options import (
 )
 
 __all__ = ["build_parser", "main", "run_search"]
-
-log = logging.getLogger("runners.search")
 
 
 def run_search(
@@ -84,13 +81,17 @@ def run_search(
         store = ResultsStore(options.db)
         check_resumable(store, resume.options.name, resume.run_id, path)
 
+    from records.schedulers import get_scheduler
+
     verb = "resuming" if resume else "search"
     repeats = f", then {options.repeats} repeats of each finalist" if options.repeats else ""
     print(f"{verb} {options.name}: dataset {options.dataset}, space {space.name}, budget {budget.name} "
           f"({_plural(options.num_samples, 'trial')} x {_plural(options.epochs, 'epoch')} at {options.image_size}px"
-          f"{repeats}), sampler {options.sampler}, scheduler {options.scheduler}", flush=True)
-    if objective_line(options.objective, options.sampler, options.scheduler_asked):
-        print(objective_line(options.objective, options.sampler, options.scheduler_asked), flush=True)
+          f"{repeats}), sampler {options.sampler}", flush=True)
+    print(f"scheduler: {get_scheduler(options.scheduler).describe(budget.grace_period)}", flush=True)
+    line = objective_line(options.objective, options.sampler, options.scheduler_asked)
+    if line:
+        print(line, flush=True)
     data = load_dataset(
         options.dataset, data_dir=options.data_dir, validation_fraction=options.val_fraction,
         test_fraction=options.test_fraction, max_examples=budget.max_examples, seed=options.seed,
@@ -184,7 +185,8 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
     """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
     from runners.callbacks import ProgressPrinter, TrialRecorder
     from runners.resume import experiment_path
-    from runners.tuning import make_scheduler, restore_tuner, run_tuner, search_algorithm
+    from runners.schedulers import make_scheduler
+    from runners.tuning import restore_tuner, run_tuner, search_algorithm
 
     if restore:
         # The searcher (with its Optuna study), scheduler, callbacks and trial states come from the saved state.
@@ -194,7 +196,8 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
         search_alg=search_algorithm(options, space, sampler, max_concurrent, study_attrs={
             "run_id": run.run_id, "dataset": run.dataset, "space": run.space, "budget": run.budget,
             "weights": run.weights, "objective": options.objective}),
-        scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period),
+        scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period,
+                                 pretrained=options.weights is not None),
         num_samples=options.num_samples, max_concurrent=max_concurrent,
         callbacks=[ProgressPrinter(options.num_samples, options.epochs, started=started), TrialRecorder(store, run),
                    *(callbacks or [])],

@@ -1,4 +1,4 @@
-"""The Ray Tune and Optuna machinery of a search: sampler, scheduler, searcher, starting Ray, the ``Tuner``.
+"""The Ray Tune and Optuna machinery of a search: sampler, searcher, starting Ray, the ``Tuner``.
 
 Everything here ranks trials by ``best_val_accuracy`` (:data:`METRIC`), the best epoch's validation accuracy:
 the sampler, the scheduler, the database, the leaderboard and the choice of the best trial all read that
@@ -24,13 +24,12 @@ from records.contract import METRIC
 if TYPE_CHECKING:
     from runners.options import SearchOptions
 
-__all__ = ["SAMPLERS", "SCHEDULERS", "fit_concurrency", "fit_memory", "largest_trial", "make_sampler",
-           "make_scheduler", "make_trainable", "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
+__all__ = ["SAMPLERS", "fit_concurrency", "fit_memory", "largest_trial", "make_sampler", "make_trainable",
+           "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
            "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback", "disarm_sigterm_fallback"]
 
-#: What every trial is ranked by: the best epoch's validation accuracy so far (reported every epoch).
+#: The Optuna samplers ``--sampler`` offers (the schedulers are ``records.schedulers``').
 SAMPLERS = ("tpe", "random", "cmaes", "gp")
-SCHEDULERS = ("asha", "fifo")
 
 
 def make_sampler(name: str, seed: int, num_samples: int, objective: str = "accuracy"):
@@ -60,16 +59,6 @@ def make_sampler(name: str, seed: int, num_samples: int, objective: str = "accur
             raise UserError("--sampler gp needs PyTorch: pip install torch (or use --sampler tpe)")
         return optuna.samplers.GPSampler(seed=seed)
     raise UserError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
-
-
-def make_scheduler(name: str, epochs: int, grace_period: int):
-    """ASHA (stops the worse half of the trials at each rung, after ``grace_period`` epochs) or FIFO."""
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-    if name == "asha":
-        return ASHAScheduler(time_attr="training_iteration", max_t=epochs,
-                             grace_period=min(grace_period, epochs), reduction_factor=2)
-    return FIFOScheduler()
 
 
 def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
@@ -197,10 +186,8 @@ def fit_concurrency(resources: dict[str, float], options: SearchOptions, data=No
     fit = int(cpus // options.cpus_per_trial)
     if options.gpus_per_trial:
         # A small tolerance: 1 / 0.1 is 9.999... in floating point.
+        # At least 1: both counts were checked above to hold one trial.
         fit = min(fit, int(resources.get("GPU", 0) / options.gpus_per_trial + 1e-9))
-        if fit < 1:
-            raise UserError(f"--gpus-per-trial {options.gpus_per_trial} but the Ray cluster has "
-                            f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
     return fit_memory(resources, options, max(1, min(fit, options.num_samples)), data)
 
 

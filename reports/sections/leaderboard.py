@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from records.schedulers import stopped_wording
 from reports.document import Note, Paragraph, Section
 from reports.sections.base import TEST_FOOTNOTE, Column, Context, format_table, plural, trial_columns
 from reports.trials import finished, of_dataset, ranked, searched, trial_table
@@ -14,7 +15,7 @@ __all__ = ["PLOTS", "build", "leaderboard"]
 PLOTS: tuple[str, ...] = ()
 
 STOPPED_NOTE = (
-    "Status “stopped”: ended early by the ASHA scheduler; its validation accuracy comes from fewer epochs. "
+    "Status “stopped”: {stopped}; its validation accuracy comes from fewer epochs. "
     "Test F1 is macro-averaged; Time is training time; LR is the learning rate; Dense is the head's dense "
     "units; Unfrozen is the number of backbone layers fine-tuned; Depth and Width size the custom CNN."
 )
@@ -65,5 +66,12 @@ def build(context: Context) -> Section:
             attrs={"dataset": dataset, "rows": str(len(board)), "finished": str(finished_count)},
         ),
         Note(TEST_FOOTNOTE),
-        Note(STOPPED_NOTE),
+        Note(STOPPED_NOTE.format(stopped=stopped_wording(_schedulers(context.data.runs, trials)))),
     )
+
+
+def _schedulers(runs: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
+    """The schedulers of the runs ``trials`` come from (as ``records.schedulers`` names them)."""
+    if "scheduler" not in runs or "run_id" not in runs:
+        return []
+    return runs.loc[runs["run_id"].isin(trials["run_id"]), "scheduler"].dropna().astype(str).tolist()
