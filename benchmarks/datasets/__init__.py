@@ -14,8 +14,8 @@ from pathlib import Path
 from benchmarks.datasets._digits import load_digits_dataset
 from benchmarks.datasets._downloads import ARCHIVES, archive_unavailable, fetch_archive
 from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder, shown_list
-from benchmarks.datasets._tfds import PROTOCOLS, load_tfds, tfds_unavailable
-from benchmarks.datasets._types import SPLITS, PreparedDataset, Split, limit_all, native_size
+from benchmarks.datasets._tfds import PROTOCOLS, encoded_bytes_per_example, load_tfds, read_records, tfds_unavailable
+from benchmarks.datasets._types import SPLITS, STORAGES, PreparedDataset, RecordSource, Split, limit_all, native_size
 from benchmarks.errors import UserError
 
 __all__ = [
@@ -24,12 +24,16 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "SPLITS",
     "PreparedDataset",
+    "RecordSource",
+    "STORAGES",
     "Split",
     "dataset_kind",
     "unavailable",
     "default_cache_dir",
+    "encoded_bytes_per_example",
     "list_datasets",
     "load_dataset",
+    "read_records",
     "shown_list",
 ]
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 import os
 
 import numpy as np
 
 from benchmarks.datasets._network import address, unreachable
-from benchmarks.datasets._types import PreparedDataset, Split, carve
+from benchmarks.datasets._types import PreparedDataset, RecordSource, Split, carve
 from benchmarks.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def _protocol(name: str, available: set[str]) -> Protocol:
 
 
 def _read_split(builder, split: str, image_key: str, label_key: str) -> Split:
+    """Every encoded image of ``split`` in this process: only for mock data, which no other process can read."""
     import tensorflow_datasets as tfds
 
     ds = builder.as_dataset(split=split, decoders={image_key: tfds.decode.SkipDecoding()})
@@ -64,6 +66,61 @@ def _read_split(builder, split: str, image_key: str, label_key: str) -> Split:
         items.extend(batch[image_key].tolist())
         labels.append(batch[label_key])
     return Split(np.array(items, dtype=object), np.concatenate(labels).astype(np.int64), "bytes")
+
+
+def _records(builder, split: str, image_key: str):
+    """``split``'s examples in the records' own order (the same in every process), each with its ``tfds_id``,
+    the image left encoded."""
+    import tensorflow_datasets as tfds
+
+    return builder.as_dataset(split=split, decoders={image_key: tfds.decode.SkipDecoding()}, shuffle_files=False,
+                              read_config=tfds.ReadConfig(add_tfds_id=True))
+
+
+def _describe_split(builder, name: str, split: str, image_key: str, label_key: str) -> Split:
+    """``split`` as its examples' ``tfds_id`` and labels: the trials read the images from the records themselves.
+
+    Only the labels and ids are kept here (the images pass by, one batch at a time), so the driver holds a
+    few bytes an example whatever the dataset's size.
+    """
+    ids: list[bytes] = []
+    labels: list[np.ndarray] = []
+    ds = _records(builder, split, image_key).map(lambda e: {"id": e["tfds_id"], "label": e[label_key]})
+    for batch in ds.batch(4096).as_numpy_iterator():
+        ids.extend(batch["id"].tolist())
+        labels.append(batch["label"])
+    shape = builder.info.features[image_key].shape
+    source = RecordSource(name, str(builder.data_dir_root), split, image_key, label_key,
+                          tuple(shape) if shape else None)
+    return Split(np.array(ids, dtype=object), np.concatenate(labels).astype(np.int64), "records", source=source)
+
+
+def read_records(split: Split):
+    """A ``tf.data`` dataset of ``(encoded image, label)`` of ``split`` (``kind == "records"``), read from its
+    source's records in their own order, which is ``split.items``' order: an example not in the split is skipped."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    source = split.source
+    builder = tfds.builder(source.name, data_dir=source.data_dir)
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(split.items.tolist(), tf.string),
+                                            tf.constant(split.labels, tf.int64)), default_value=-1)
+    ds = _records(builder, source.split, source.image_key)
+    ds = ds.map(lambda e: (e[source.image_key], table.lookup(e["tfds_id"])), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.filter(lambda image, label: label >= 0)
+
+
+def encoded_bytes_per_example(split: Split) -> float:
+    """The average size of one encoded image of ``split`` (tfds's record sizes, or the bytes held), 0 for files."""
+    if split.kind == "records":
+        import tensorflow_datasets as tfds
+
+        info = tfds.builder(split.source.name, data_dir=split.source.data_dir).info.splits[split.source.split]
+        return info.num_bytes / max(info.num_examples, 1)
+    if split.kind == "bytes" and len(split):
+        return float(np.mean([len(item) for item in split.items[:1000]]))
+    return 0.0
 
 
 def _parsed(name: str):
@@ -186,7 +243,11 @@ def tfds_unavailable(name: str, data_dir: str | None = None) -> str | None:
 def load_tfds(
     name: str, *, data_dir: str | None = None, validation_fraction: float = 0.1, seed: int = 0
 ) -> PreparedDataset:
-    """Prepare (download on first use) and read a tfds image-classification dataset."""
+    """Prepare (download on first use) and describe a tfds image-classification dataset.
+
+    Each split is its examples' ids and labels (:func:`_describe_split`); the trials read the images from the
+    prepared records in ``data_dir`` (:func:`read_records`), which every node of a cluster must see.
+    """
     import tensorflow_datasets as tfds
 
     builder = _builder(name, _absolute(data_dir))
@@ -213,12 +274,16 @@ def load_tfds(
         ) from None
 
     protocol = _protocol(name, set(builder.info.splits.keys()))
-    train = _read_split(builder, protocol.train, image_key, label_key)
-    test = _read_split(builder, protocol.test, image_key, label_key)
+    if _mocked(builder):  # mock data exists in this process only: its images travel with the dataset
+        read = functools.partial(_read_split, builder, image_key=image_key, label_key=label_key)
+    else:
+        read = functools.partial(_describe_split, builder, name, image_key=image_key, label_key=label_key)
+    train = read(protocol.train)
+    test = read(protocol.test)
     if protocol.validation is None:
         train, validation = carve(train, validation_fraction, seed, "validation")
     else:
-        validation = _read_split(builder, protocol.validation, image_key, label_key)
+        validation = read(protocol.validation)
 
     class_names = tuple(features[label_key].names)
     data = PreparedDataset(name, class_names, train, validation, test)

@@ -20,23 +20,55 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 
 
+#: How the input pipeline holds a split's decoded images (``benchmarks.pipeline``): ``process``, cached in the
+#: reading process's own memory; ``node``, one memory-mapped copy per node shared by every trial there
+#: (``benchmarks.decoded``); ``stream``, decoded from the source every epoch, nothing cached.
+STORAGES = ("process", "node", "stream")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordSource:
+    """A tensorflow-datasets split whose prepared records the trials read themselves, in a data dir every node sees.
+
+    ``image_shape`` is the image feature's shape (None where a side varies).
+    """
+
+    name: str
+    data_dir: str | None
+    split: str
+    image_key: str
+    label_key: str
+    image_shape: tuple[int | None, ...] | None = None
+
+    def describe(self) -> str:
+        """Where the records are: ``DATA_DIR/NAME (split SPLIT)``."""
+        return f"{self.data_dir or 'the default tfds data dir'}/{self.name} (split {self.split})"
+
+
 @dataclasses.dataclass(frozen=True)
 class Split:
     """The examples of one split, not yet decoded.
 
-    ``items`` holds either encoded image bytes (``kind == "bytes"``) or image
-    file paths (``kind == "files"``); the input pipeline decodes both the same
-    way. Keeping splits undecoded makes a prepared dataset small enough to
-    ship to every trial through Ray's object store.
+    ``items`` holds encoded image bytes (``kind == "bytes"``), image file paths (``kind == "files"``), or the
+    ``tfds_id`` of each example of a tfds split's prepared records (``kind == "records"``, read from ``source``);
+    the input pipeline decodes them all the same way. Keeping splits undecoded, and a tfds dataset's images in
+    its records, makes a prepared dataset small enough to ship to every trial through Ray's object store.
+    ``storage`` (one of :data:`STORAGES`) says how the pipeline holds the decoded images.
     """
 
     items: np.ndarray
     labels: np.ndarray
-    kind: str  # "bytes" or "files"
+    kind: str  # "bytes", "files" or "records"
+    source: RecordSource | None = None
+    storage: str = "process"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("bytes", "files"):
+        if self.kind not in ("bytes", "files", "records"):
             raise ValueError(f"unknown split kind {self.kind!r}")
+        if (self.kind == "records") != (self.source is not None):
+            raise ValueError("a split of tfds records needs their source, and only it has one")
+        if self.storage not in STORAGES:
+            raise ValueError(f"unknown split storage {self.storage!r}")
         if len(self.items) != len(self.labels):
             raise ValueError("items and labels differ in length")
 
@@ -44,8 +76,12 @@ class Split:
         return len(self.labels)
 
     def take(self, indices: np.ndarray) -> Split:
-        """The examples at ``indices`` (an index array or boolean mask), as a split of the same kind."""
-        return Split(self.items[indices], self.labels[indices], self.kind)
+        """The examples at ``indices`` (an index array or boolean mask), as a split of the same kind and source."""
+        return dataclasses.replace(self, items=self.items[indices], labels=self.labels[indices])
+
+    def stored(self, storage: str) -> Split:
+        """This split with its decoded images held as ``storage`` says (one of :data:`STORAGES`)."""
+        return dataclasses.replace(self, storage=storage)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +201,7 @@ def native_size(split: Split, sample: int = 200, seed: int = 0) -> int | None:
     """The median longer side of up to ``sample`` images of ``split``, from their headers (Pillow reads no pixels).
 
     None where no image opens. A custom CNN trains at this size when it is below the budget's
-    (``benchmarks.training.trial_image_size``).
+    (``benchmarks.resolution.trial_image_size``).
     """
     import io
 
@@ -173,6 +209,9 @@ def native_size(split: Split, sample: int = 200, seed: int = 0) -> int | None:
 
     if len(split) == 0:
         return None
+    if split.kind == "records":  # the images are in the records; tfds's feature says their size where fixed
+        sides = [side for side in (split.source.image_shape or ())[:2] if side]
+        return max(sides) if len(sides) == 2 else None
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(split), min(sample, len(split)), replace=False)
     sides = []
