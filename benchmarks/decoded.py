@@ -13,8 +13,8 @@ that the kernel sizes itself; the object store would also need one owner process
 keep the object, and it is per cluster, so each node would fetch its copy from the driver's node. The file is
 made where the trials run, from the source they read (a folder, tfds's records), so the driver never holds it.
 
-The key is a digest of the split's examples and labels (``benchmarks.features.split_fingerprint``: file paths with
-their sizes and mtimes, the bytes of embedded images, the ids of tfds records), its source and the image size:
+The key is a digest of the split's examples and labels (``benchmarks.datasets.split_fingerprint``: file paths with
+their sizes and mtimes, the bytes of embedded images, the ids of tfds records and their source) and the image size:
 a file is reused by later searches on the same data, and a changed dataset gets a new file.
 ``$TRANSFER_SEARCH_DECODED_DIR`` sets the folder (default: ``transfer-search-decoded`` in the system's temporary
 folder, a node-local disk on most clusters).
@@ -23,7 +23,6 @@ folder, a node-local disk on most clusters).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import tempfile
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from benchmarks.datasets import Split
+from benchmarks.datasets import Split, split_fingerprint
 
 __all__ = ["DECODED_DIR_ENV", "decoded_bytes", "decoded_dir", "decoded_key", "node_copy"]
 
@@ -55,11 +54,7 @@ def decoded_bytes(count: int, image_size: int) -> int:
 
 def decoded_key(split: Split, image_size: int) -> str:
     """The file stem of ``split``'s decoded copy at ``image_size`` (see the module's docstring)."""
-    from benchmarks.features import split_fingerprint  # here: features imports the pipeline, which imports this
-
-    digest = hashlib.sha256(split_fingerprint(split).encode())
-    digest.update(repr(split.source).encode())
-    return f"{split.kind}-{image_size}px-{len(split)}-{digest.hexdigest()[:24]}"
+    return f"{split.kind}-{image_size}px-{len(split)}-{split_fingerprint(split)[:24]}"
 
 
 def node_copy(split: Split, image_size: int, decode: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],

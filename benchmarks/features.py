@@ -24,7 +24,7 @@ import numpy as np
 from filelock import FileLock
 
 from benchmarks.augmentation import resolve_policy
-from benchmarks.datasets import Split, default_cache_dir
+from benchmarks.datasets import Split, default_cache_dir, split_fingerprint
 from benchmarks.hyperparameters import value
 from benchmarks.models import CUSTOM_CNN, get_backbone, resolve_weights
 
@@ -59,28 +59,6 @@ def uses_feature_cache(hparams: Mapping[str, Any], settings: TrainSettings, phas
     if any(phase.unfrozen_layers for phase in phases):
         return False
     return resolve_policy(value(hparams, "augmentation")) == ()
-
-
-def _file_identity(path: str | bytes | os.PathLike) -> bytes:
-    """``path`` with its size and mtime, or with ``missing`` where it cannot be stat'ed (gone since the scan)."""
-    try:
-        stat = os.stat(path)
-        state = f"{stat.st_size}\0{stat.st_mtime_ns}"
-    except (OSError, ValueError):  # vanished, unreadable folder, a NUL in the name: the pipeline skips it later
-        state = "missing"
-    return os.fsencode(path) + f"\0{state}".encode()
-
-
-def split_fingerprint(split: Split) -> str:
-    """A digest of a split's examples and labels: image bytes, or file paths with their size and mtime."""
-    digest = hashlib.sha256(split.kind.encode())
-    digest.update(np.ascontiguousarray(split.labels, dtype=np.int64).tobytes())
-    for item in split.items:
-        if split.kind == "files":
-            item = _file_identity(item)
-        digest.update(len(item).to_bytes(8, "little"))
-        digest.update(item)
-    return digest.hexdigest()
 
 
 def _weights_identity(weights: str | None, backbone: str) -> str:

@@ -15,7 +15,7 @@ from benchmarks.datasets._digits import load_digits_dataset
 from benchmarks.datasets._downloads import ARCHIVES, archive_unavailable, fetch_archive
 from benchmarks.datasets._folders import IMAGE_EXTENSIONS, default_cache_dir, load_image_folder, shown_list
 from benchmarks.datasets._tfds import PROTOCOLS, encoded_bytes_per_example, load_tfds, read_records, tfds_unavailable
-from benchmarks.datasets._types import SPLITS, STORAGES, PreparedDataset, RecordSource, Split, limit_all, native_size
+from benchmarks.datasets._types import SPLITS, STORAGES, PreparedDataset, RecordSource, Split, limit_all, native_size, split_fingerprint
 from benchmarks.errors import UserError
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "load_dataset",
     "read_records",
     "shown_list",
+    "split_fingerprint",
 ]
 
 DEFAULT_DATASET = "digits"

@@ -8,7 +8,9 @@ only NumPy and ``benchmarks.errors``; scikit-learn and Pillow are imported insid
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -128,6 +130,30 @@ class PreparedDataset:
                     f"{len(missing)} class(es): {shown}; add images there or let the "
                     "split be carved from train by removing that split folder"
                 )
+
+
+def _file_identity(path: str | bytes | os.PathLike) -> bytes:
+    """``path`` with its size and mtime, or with ``missing`` where it cannot be stat'ed (gone since the scan)."""
+    try:
+        stat = os.stat(path)
+        state = f"{stat.st_size}\0{stat.st_mtime_ns}"
+    except (OSError, ValueError):  # vanished, unreadable folder, a NUL in the name: the pipeline skips it later
+        state = "missing"
+    return os.fsencode(path) + f"\0{state}".encode()
+
+
+def split_fingerprint(split: Split) -> str:
+    """A digest of a split's examples and labels: image bytes, file paths with their size and mtime, or the ids of
+    tfds records with their source (what the feature cache and the node's decoded copies are keyed by)."""
+    digest = hashlib.sha256(split.kind.encode())
+    digest.update(np.ascontiguousarray(split.labels, dtype=np.int64).tobytes())
+    digest.update(repr(split.source).encode() if split.source is not None else b"")
+    for item in split.items:
+        if split.kind == "files":
+            item = _file_identity(item)
+        digest.update(len(item).to_bytes(8, "little"))
+        digest.update(item)
+    return digest.hexdigest()
 
 
 def carve(split: Split, fraction: float, seed: int, what: str) -> tuple[Split, Split]:
