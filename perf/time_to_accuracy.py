@@ -1,4 +1,4 @@
-"""Item ``time-to-accuracy`` (issue 22): the custom CNN at the images' own size against the budget's, in one run.
+"""Item ``time-to-accuracy``: the custom CNN at the images' own size against the budget's, in one run.
 
 The same search twice, back to back, through the real CLI (``perf.search_bench.run_search``): once
 as the CLI runs it by default, where the custom CNN trains at the dataset's own image size when that is smaller

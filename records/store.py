@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from benchmarks.errors import UserError
 from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
 from records.databases import connect_args, create_schema
+from records.redact import display_url
 
 __all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
            "trials_table"]
@@ -153,14 +154,6 @@ exports_table = sa.Table(
     sa.Column("error", sa.Text),  # why the export failed (then the figures are null)
     sa.Column("created_at", sa.DateTime(timezone=True)),
 )
-
-
-def display_url(url: str) -> str:
-    """A database URL as it may be printed or stored: any password in it replaced by ``***``."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy parses: nothing in it to hide that we could find
-        return url
 
 
 def default_db_url(results_dir: str | os.PathLike = "results") -> str:

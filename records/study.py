@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.errors import UserError
 from records.databases import connect_args, create_schema, sqlite_file
+from records.redact import display_url, redact
 
 __all__ = ["OPTUNA_FILE", "create_study_storage", "default_optuna_url", "load_run_study", "open_storage"]
 
@@ -40,7 +41,7 @@ def open_storage(url: str):
             "connect_args": connect_args(url)}))
     except Exception as error:  # SQLAlchemy, a missing driver, Optuna's own schema checks, a folder not made
         first = (str(error).splitlines() or [type(error).__name__])[0][:200]
-        raise UserError(f"cannot open Optuna storage {url!r} ({first}); check --optuna-storage") from None
+        raise UserError(redact(f"cannot open Optuna storage {url!r} ({first}); check --optuna-storage")) from None
 
 
 def create_study_storage(url: str, name: str, attrs: dict[str, Any]):
@@ -55,7 +56,7 @@ def create_study_storage(url: str, name: str, attrs: dict[str, Any]):
         study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
     except optuna.exceptions.DuplicatedStudyError:
         raise UserError(
-            f"the Optuna storage {url} already holds a study named {name!r}; choose another --name"
+            f"the Optuna storage {display_url(url)} already holds a study named {name!r}; choose another --name"
         ) from None
     for key, value in attrs.items():
         study.set_user_attr(key, value)

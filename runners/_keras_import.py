@@ -2,9 +2,8 @@
 
 Keras 3 imports matplotlib.pyplot (for ``keras.visualization``) and scikit-learn (for ``keras.wrappers``) as
 soon as it is imported, if they are installed, and this project installs both for its reports and metrics. A
-trial uses neither, and every trial is a fresh process (``reuse_actors=False``, ray#616), so they cost every
-trial's start: a trial process's imports took 5.7-6.0 s with them and 4.3-4.9 s without, on 2 CPU cores
-(``python -m perf.trial_startup``, benchmarks/RESULTS.md section 2b).
+trial uses neither, and every trial is a fresh process (``reuse_actors=False``, ray#616), so they would add to
+every trial's start (``python -m perf.trial_startup`` measures it; benchmarks/RESULTS.md has the figures).
 """
 
 from __future__ import annotations

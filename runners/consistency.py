@@ -8,6 +8,7 @@ that died between the two, or a database that failed part-way is caught and said
 from __future__ import annotations
 
 from benchmarks.errors import UserError
+from records.redact import redact
 from runners.options import SearchOptions, resume_command
 
 __all__ = ["Interrupted", "check_complete", "check_recorded", "forget_unknown_trials", "mark_ended", "saved_statuses"]
@@ -41,8 +42,9 @@ def check_recorded(grid, store, run_id: str, options: SearchOptions) -> None:
     else:
         reason = "rows missing"
     if missing:
-        raise UserError(f"the results database {options.db} failed during the run ({reason}); the trials' results are "
-                        f"kept in Ray's state: record them with `{resume_command(options)}` once it is back")
+        raise UserError(redact(f"the results database {options.db} failed during the run ({reason}); the trials' "
+                               f"results are kept in Ray's state: record them with `{resume_command(options)}` "
+                               "once it is back"))
 
 
 def check_complete(grid, expected: int) -> None:

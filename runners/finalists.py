@@ -75,14 +75,15 @@ def repeat_configs(finalists: Iterable[Candidate], seeds: Iterable[int]) -> list
 
 
 def repeat_finalists(options, scored: Iterable, *, trainable, store, run: RunRecord, max_concurrent: int, data,
-                     restore: bool, search_started: float | None = None) -> dict[str, Any] | None:
+                     restore: bool, search_started: float | None = None,
+                     callbacks: list | None = None) -> dict[str, Any] | None:
     """Pick the finalists from the search's ``scored`` trials, train and test their repeats; None without one.
 
     ``scored`` are the Ray results that have a score.
 
     Returns the comparison (``compare_families(...).to_json()``) with the repeats' cost. A resumed run
     (``restore``) continues the repeats' own experiment where it stopped; ``search_started`` (``time.time()``)
-    keeps the progress lines' clock running on from the search's.
+    keeps the progress lines' clock running on from the search's; ``callbacks`` are the search's extra ones.
     """
     candidates = [Candidate(r.metrics["trial_id"], dict(r.config), float(r.metrics[METRIC]))
                   for r in scored]
@@ -90,11 +91,11 @@ def repeat_finalists(options, scored: Iterable, *, trainable, store, run: RunRec
     if not finalists:
         return None
     return _run_repeats(options, finalists, trainable=trainable, store=store, run=run, max_concurrent=max_concurrent,
-                        data=data, restore=restore, search_started=search_started)
+                        data=data, restore=restore, search_started=search_started, callbacks=callbacks)
 
 
 def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: RunRecord, max_concurrent: int,
-                 data, restore: bool, search_started: float | None) -> dict[str, Any]:
+                 data, restore: bool, search_started: float | None, callbacks: list | None = None) -> dict[str, Any]:
     """Train and test every repeat of ``finalists``, as a Ray experiment of its own; the comparison and its cost."""
     from ray.tune.search import ConcurrencyLimiter
 
@@ -113,7 +114,7 @@ def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: 
           f"{', '.join(map(str, repeat_seeds(options.seed, options.repeats)))} ({len(configs)} trials)", flush=True)
     clock, started = time.time(), time.monotonic()
     if restore and can_restore(path):
-        grid = restore_tuner(trainable, path)
+        grid = restore_tuner(trainable, path, callbacks=callbacks)
     else:
         grid = run_tuner(
             trainable, options, name=REPEATS_EXPERIMENT, storage_path=folder,
@@ -121,7 +122,7 @@ def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: 
             scheduler=make_scheduler("fifo", options.epochs, 0),  # every repeat runs its course
             num_samples=len(configs), max_concurrent=max_concurrent,
             callbacks=[ProgressPrinter(len(configs), options.epochs, what="repeat", started=search_started or clock),
-                       TrialRecorder(store, run)],
+                       TrialRecorder(store, run), *(callbacks or [])],
         )
     wall = time.monotonic() - started
     check_complete(grid, len(configs))

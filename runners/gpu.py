@@ -28,9 +28,8 @@ class GpuSettings:
     memory_growth: bool = False  # allocate GPU memory as needed, so trials sharing a card can coexist
     mixed_precision: bool = False  # Keras "mixed_float16" policy (the classifier stays float32)
     jit_compile: bool = False  # XLA
-    # Validation batches at least this large (0: the recipe's). On an H100, 256 evaluated 1.05x to 1.16x faster
-    # than 128 for the three backbones (``python -m perf --only gpu``; benchmarks/RESULTS.md, "GPU
-    # trial settings").
+    # Validation batches at least this large (0: the recipe's): larger evaluation batches keep a GPU busier
+    # (``python -m perf --only gpu`` measures it; benchmarks/RESULTS.md, "GPU trial settings").
     eval_batch_size: int = 0
 
     @property

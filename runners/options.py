@@ -294,16 +294,17 @@ def recipe_setting(value: int | None, budget: Budget) -> int | None:
 
 
 def current_command() -> str:
-    """This process's command line as the run records it, with any password in a database URL hidden."""
-    from records.store import display_url
+    """This process's command line as the run records it, with any password in a URL hidden."""
+    from records.redact import redact
 
-    words = [display_url(w) if "://" in w else w for w in sys.argv[1:]]
+    words = [redact(w) for w in sys.argv[1:]]
     return shlex.join(["python", "-m", "runners.search", *words])
 
 
 def resume_command(options: SearchOptions) -> str:
     """The shortest command that continues this run (a database URL is shown without its password)."""
-    from records.store import default_db_url, display_url
+    from records.redact import display_url
+    from records.store import default_db_url
 
     words = ["python", "-m", "runners.search", "--resume", options.name]
     if options.storage_path != str(options.results / "ray"):

@@ -63,6 +63,7 @@ def run_search(
         write_options,
     )
     from records.run import RunRecord
+    from records.redact import display_url
     from records.store import ResultsStore
     from records.study import open_storage
     from runners.tuning import arm_sigterm_fallback, fit_concurrency, make_sampler, make_trainable, start_ray
@@ -117,7 +118,8 @@ def run_search(
     print(f"ray: up to {_plural(max_concurrent, 'trial')} at a time, {options.cpus_per_trial:g} CPU{gpu} each; "
           f"state in {path}", flush=True)
     if options.optuna_storage:
-        print(f"optuna: study {options.name!r}; watch it live with: optuna-dashboard {options.optuna_storage}",
+        print(f"optuna: study {options.name!r}; watch it live with: optuna-dashboard "
+              f"{display_url(options.optuna_storage)}",
               flush=True)
 
     run = RunRecord(run_id=resume.run_id if resume else uuid.uuid4().hex[:12], run_name=options.name,
@@ -131,7 +133,7 @@ def run_search(
             **run.run_fields(), dataset_summary=data.describe(), class_names=list(data.class_names),
             sampler=options.sampler, scheduler=options.scheduler, num_samples=options.num_samples,
             max_concurrent=max_concurrent, epochs=options.epochs, command=options.command, storage_path=path,
-            optuna_storage=options.optuna_storage, objective=options.objective, pick=options.pick,
+            optuna_storage=display_url(options.optuna_storage), objective=options.objective, pick=options.pick,
         )
         write_options(options.storage_path, options.name,
                       {"options": options.to_json(), "run_id": run.run_id, "max_concurrent": max_concurrent})
@@ -153,7 +155,7 @@ def run_search(
             forget_unknown_trials(grid, store, run.run_id, repeats=False)
         finalists = repeat_finalists(options, ok_results(grid), trainable=trainable, store=store, run=run,
                                      max_concurrent=max_concurrent, data=data, restore=resume is not None,
-                                     search_started=started) if options.repeats else None
+                                     search_started=started, callbacks=callbacks) if options.repeats else None
         summary = finish(options, grid, data, store, run, finalists)
     except (Interrupted, KeyboardInterrupt):
         mark_ended(store, run.run_id, "interrupted")
@@ -190,7 +192,7 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
 
     if restore:
         # The searcher (with its Optuna study), scheduler, callbacks and trial states come from the saved state.
-        return restore_tuner(trainable, experiment_path(options.storage_path, options.name))
+        return restore_tuner(trainable, experiment_path(options.storage_path, options.name), callbacks=callbacks)
     return run_tuner(
         trainable, options, name=options.name, storage_path=options.storage_path,
         search_alg=search_algorithm(options, space, sampler, max_concurrent, study_attrs={

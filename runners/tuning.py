@@ -336,6 +336,7 @@ def _create_multi_objective_study(url: str, name: str, modes: list[str], attrs: 
     study by name (``load_if_exists``), so a study created maximising one value would refuse two."""
     import optuna
 
+    from records.redact import display_url
     from records.study import open_storage
 
     storage = open_storage(url)
@@ -343,14 +344,24 @@ def _create_multi_objective_study(url: str, name: str, modes: list[str], attrs: 
         study = optuna.create_study(storage=storage, study_name=name,
                                     directions=["maximize" if mode == "max" else "minimize" for mode in modes])
     except optuna.exceptions.DuplicatedStudyError:
-        raise UserError(f"the Optuna storage {url} already holds a study named {name!r}; choose another --name") from None
+        raise UserError(f"the Optuna storage {display_url(url)} already holds a study named {name!r}; "
+                        "choose another --name") from None
     for key, value in attrs.items():
         study.set_user_attr(key, value)
     return storage
 
 
-def restore_tuner(trainable, path: str):
-    """Continue a saved experiment: searcher (with its Optuna study), scheduler, callbacks and trials."""
+def restore_tuner(trainable, path: str, callbacks: list | None = None):
+    """Continue a saved experiment: searcher (with its Optuna study), scheduler, callbacks and trials.
+
+    ``callbacks`` run too; each replaces a saved callback of its type (the interrupted run's own copy of it).
+    """
     from ray import tune
 
-    return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=False).fit()
+    tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=False)
+    if callbacks:
+        # Tuner.restore takes no callbacks: they go into the restored run configuration, which fit() reads.
+        config = tuner._local_tuner.get_run_config()
+        kinds = tuple({type(callback) for callback in callbacks})
+        config.callbacks = [c for c in config.callbacks or [] if not isinstance(c, kinds)] + list(callbacks)
+    return tuner.fit()

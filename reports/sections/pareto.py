@@ -1,4 +1,4 @@
-"""Section "Accuracy against latency and size: the Pareto front" of a dataset (issue 21).
+"""Section "Accuracy against latency and size: the Pareto front" of a dataset.
 
 Shown for a dataset where a run searched two objectives (``--objective accuracy,latency``, ``,params`` or
 ``,flops``) or any trial measured its latency; FLOPs alone do not show it, since every trial counts them. Every

@@ -65,10 +65,13 @@ def recorded(engine: sa.Engine, name: str) -> int:
 def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a_report(tmp_path, postgres, ray_tmps):
     url = postgres.create_database("results")
     engine = sa.create_engine(url)
+    # The server trusts 127.0.0.1, so a password in the URL is never checked: it is there to be hidden everywhere.
+    secret_url, optuna_url = (with_password(u, postgres.user) for u in (url, postgres.create_database("optuna")))
     killed, steady = "pg-killed", "pg-steady"
     results = {killed: tmp_path / "killed", steady: tmp_path / "steady"}
     env = dict(zip((killed, steady), ray_tmps))
-    drivers = {name: start_cli("runners.search", *TINY, "--name", name, "--results", str(results[name]), "--db", url,
+    drivers = {name: start_cli("runners.search", *TINY, "--name", name, "--results", str(results[name]),
+                               "--db", secret_url, "--optuna-storage", optuna_url,
                                cwd=tmp_path, env=env[name], log=tmp_path / f"{name}.log")
                for name in (killed, steady)}
     try:
@@ -89,7 +92,7 @@ def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a
         # Both searches were writing at once: the other one's run was there, under way or finished, at the kill.
         assert dict(zip(runs.run_name, runs.status))[killed] == "running" and steady in set(runs.run_name), runs
 
-        resumed = run_cli("runners.search", "--resume", killed, "--results", str(results[killed]), "--db", url,
+        resumed = run_cli("runners.search", "--resume", killed, "--results", str(results[killed]), "--db", secret_url,
                           cwd=tmp_path, timeout=600, env=env[killed])
         assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
         assert f"resume: {len(before)} of {SAMPLES} trials already recorded" in resumed.stdout
@@ -116,8 +119,27 @@ def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a
     engine.dispose()
 
     report = tmp_path / "report"
-    built = run_cli("reports.build", "--db", url, "--out", str(report), cwd=tmp_path, timeout=300)
+    built = run_cli("reports.build", "--db", secret_url, "--out", str(report), cwd=tmp_path, timeout=300)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert_password_hidden(tmp_path, [resumed, built], runs=query(sa.create_engine(url), "select * from runs"))
     leaderboard = (report / "leaderboard.md").read_text()
     assert (report / "index.html").is_file()
     assert all(trial_id in leaderboard for trial_id in trials.trial_id), leaderboard[:3000]
+
+
+def with_password(url: str, user: str) -> str:
+    """``url`` with the password ``secret`` for ``user``."""
+    return url.replace(f"://{user}@", f"://{user}:secret@", 1)
+
+
+def assert_password_hidden(tmp_path, finished, runs: pd.DataFrame) -> None:
+    """"secret" is in no output, log, ``runs`` row (the command, the Optuna storage), ``summary.json`` or report."""
+    outputs = {f"output of {' '.join(map(str, r.args[:6]))}": r.stdout + r.stderr for r in finished}
+    files = [*tmp_path.glob("*.log"), *tmp_path.glob("*/models/*/summary.json"), *(tmp_path / "report").rglob("*.md"),
+             *(tmp_path / "report").rglob("*.html")]
+    assert len(list(tmp_path.glob("*/models/*/summary.json"))) == 2 and len(list(tmp_path.glob("*.log"))) == 2
+    outputs.update({str(path): path.read_text(errors="replace") for path in files})
+    outputs.update({f"runs.{column}": runs[column].astype(str).str.cat(sep="\n") for column in runs.columns})
+    assert not [where for where, text in outputs.items() if "secret" in text]
+    assert all(":***@" in command for command in runs["command"]), list(runs["command"])
+    assert all(":***@" in storage for storage in runs["optuna_storage"]), list(runs["optuna_storage"])
