@@ -30,6 +30,7 @@ def ok_results(grid) -> list:
 def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any] | None) -> dict[str, Any]:
     """Test the best trial, write ``summary.json`` and the model, mark the run finished, print the summary."""
     from runners.evaluate import evaluate_model, load_checkpoint_model, save_best
+    from records.environment import environment_of
     from records.store import now
 
     run_id = run.run_id
@@ -58,7 +59,7 @@ def finish(options, grid, data, store, run: RunRecord, finalists: dict[str, Any]
         "trials_total": len(results), "trials_failed": len(failed), "trials_stopped": stopped,
         "trials_completed": len(ok) - stopped, "failures": _count_failures(failed),
         "image_size": int(model.input_shape[1]), "class_names": list(data.class_names), "test": test,
-        "finalists": finalists,
+        "finalists": finalists, "environment": environment_of(store.run_row(run_id)),
     }
     if pareto is not None:
         summary["pareto"] = pareto

@@ -62,6 +62,7 @@ def run_search(
         print_resume_state,
         write_options,
     )
+    from records.environment import collect_environment
     from records.run import RunRecord
     from records.redact import display_url
     from records.store import ResultsStore
@@ -134,6 +135,7 @@ def run_search(
             sampler=options.sampler, scheduler=options.scheduler, num_samples=options.num_samples,
             max_concurrent=max_concurrent, epochs=options.epochs, command=options.command, storage_path=path,
             optuna_storage=display_url(options.optuna_storage), objective=options.objective, pick=options.pick,
+            environment=collect_environment(),
         )
         write_options(options.storage_path, options.name,
                       {"options": options.to_json(), "run_id": run.run_id, "max_concurrent": max_concurrent})

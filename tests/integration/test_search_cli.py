@@ -71,6 +71,14 @@ def test_the_finalist_is_repeated_with_new_seeds_and_every_repeat_is_tested(digi
     assert finalist["test_accuracy"]["mean"] == pytest.approx(repeats.test_accuracy.mean())
 
 
+def test_the_run_records_its_environment_in_the_database_and_the_summary(digits_run, workdir):
+    with sqlite3.connect(workdir / "results" / "leaderboard.db") as db:
+        stored = json.loads(db.execute("select environment from runs where run_name = 'digits-e2e'").fetchone()[0])
+    summary = json.loads((workdir / "results" / "models" / "digits-e2e" / "summary.json").read_text())
+    assert summary["environment"] == stored
+    assert stored["packages"]["ray"] and stored["packages"]["tensorflow"] and stored["cpu"]["cores"] > 0
+
+
 def test_the_stored_study_holds_each_trials_best_epoch_and_the_spaces_distributions(digits_run, workdir):
     import optuna
 
