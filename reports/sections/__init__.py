@@ -14,8 +14,10 @@ from typing import Any
 
 from reports.document import Section
 from reports.sections import (
+    across,
     backbones,
     best_model,
+    budget,
     cost,
     curves,
     dataset,
@@ -37,6 +39,8 @@ __all__ = ["DATASET_SECTIONS", "SECTIONS", "build_sections", "is_plot_name"]
 #: The top-level sections of the report, in order.
 SECTIONS: list[ModuleType | Any] = [
     summary,  # custom CNN vs the other family: finalists or best trials, per dataset
+    across,  # the finalists across datasets: win/tie/loss, ranks, Friedman and the critical-difference diagram
+    budget,  # expected best validation accuracy against trials and trial-hours, per dataset and family
     backbones,  # every backbone across datasets
     dataset,  # "Dataset: <name>", once per dataset, holding DATASET_SECTIONS
     runs,  # the runs covered

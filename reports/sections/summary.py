@@ -17,6 +17,7 @@ import seaborn as sns
 from benchmarks.models import CUSTOM_CNN, FAMILIES, family_label
 from reports import plots
 from reports.document import Note, Paragraph, Section, Table
+from reports.sections.across import summary_sentences
 from reports.sections.base import TEST_FOOTNOTE, Context, family_title, figure
 from reports.sections.headline import Headline, headlines
 from reports.trials import finished, searched
@@ -111,6 +112,7 @@ def build(context: Context) -> Section:
     others = [h.other for h in lines if h.other]
     other = _versus(others, " or ")
     section.add(
+        *summary_sentences(data),  # the one sentence over the datasets, at the top of the report
         _intro(lines, other),
         _table(lines, others),
         *_footnotes(lines, other),
