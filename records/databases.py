@@ -1,9 +1,10 @@
 """What the results database and the Optuna storage share: SQLite files made ready, schemas created once.
 
 Two searches started at once on a fresh results folder (two users sharing it, or a script starting several) both
-create the same tables. On SQLite they take turns, under a lock file beside the database (``.NAME.lock``, from
-the ``filelock`` package); a server database such as PostgreSQL takes concurrent CREATEs itself, and the slower
-search looks again when told that a table, column or row "already exists".
+create the same tables. They take turns: on SQLite under a lock file beside the database (``.NAME.lock``, from
+the ``filelock`` package), on PostgreSQL under an advisory lock (``pg_advisory_lock``, held by a connection of its
+own for as long as the creation runs); the results store and the Optuna storage take the same lock. On any
+database the slower search also looks again when told that a table, column or row "already exists".
 
 Why a lock and not only looking again: ``tests/unit/test_store_and_metrics.py`` opens a fresh Optuna SQLite storage
 from four processes at once, 12 rounds. It fails with neither; looking again up to five times still failed one
@@ -16,12 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from filelock import FileLock
 
-__all__ = ["connect_args", "create_schema", "sqlite_file"]
+from benchmarks.errors import UserError
+
+__all__ = ["check_apart", "connect_args", "create_schema", "is_postgresql", "sqlite_file"]
 
 T = TypeVar("T")
 
@@ -30,6 +34,8 @@ T = TypeVar("T")
 _CREATED_ELSEWHERE = ("already exists", "duplicate column", "duplicate key value", "unique constraint failed")
 _CREATE_ATTEMPTS = 5
 _LOCK_TIMEOUT_S = 120
+# The advisory lock's key (a 64-bit number every process of this project agrees on; locks are per database).
+_ADVISORY_KEY = 0x7472616E73666572  # "transfer" in ASCII
 
 
 def sqlite_file(url: str) -> str | None:
@@ -38,6 +44,27 @@ def sqlite_file(url: str) -> str | None:
         return None
     path = url[len("sqlite:///"):].split("?")[0]
     return os.path.abspath(path) if path and path != ":memory:" else None
+
+
+def is_postgresql(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (any driver: ``postgresql+psycopg://``, ``postgresql://``)."""
+    try:
+        return sa.engine.make_url(url).get_backend_name() == "postgresql"
+    except sa.exc.ArgumentError:
+        return False
+
+
+def check_apart(db: str, optuna_storage: str) -> None:
+    """Refuse one SQLite file as both the results database and the Optuna storage (both have a ``trials`` table).
+
+    Raises:
+        UserError: both URLs name the same SQLite file.
+    """
+    path, other = sqlite_file(db), sqlite_file(optuna_storage)
+    if path and other and os.path.realpath(path) == os.path.realpath(other):
+        raise UserError(f"--db and --optuna-storage name the same SQLite file {path}, and both have a 'trials' "
+                        "table; give the study a file of its own (--optuna-storage sqlite:///.../optuna.db) or "
+                        "use one PostgreSQL database for both")
 
 
 def connect_args(url: str) -> dict[str, Any]:
@@ -50,14 +77,42 @@ def _created_elsewhere(error: BaseException) -> bool:
     return any(text in str(getattr(error, "orig", None) or error).lower() for text in _CREATED_ELSEWHERE)
 
 
+@contextlib.contextmanager
+def _advisory_lock(url: str) -> Iterator[None]:
+    """Hold PostgreSQL's session advisory lock on the database at ``url`` (waiting at most the lock timeout).
+
+    Where it cannot be had in that time (or the lock's own connection fails), the block runs without it.
+    """
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            try:
+                conn.execute(sa.text(f"SET lock_timeout = '{_LOCK_TIMEOUT_S}s'"))
+                conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _ADVISORY_KEY})
+                conn.commit()  # a session lock: held past the commit, until unlocked or the connection closes
+                held = True
+            except sa.exc.SQLAlchemyError:
+                conn.rollback()
+                held = False
+            try:
+                yield
+            finally:
+                if held:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY})
+                    conn.commit()
+    finally:
+        engine.dispose()
+
+
 def create_schema(url: str, create: Callable[[], T]) -> T:
     """Run ``create`` (which creates what is missing of a schema at ``url``) once at a time; return its result.
 
     A SQLite file's folder is made first and its creation runs under a lock file beside it, ``.NAME.lock``. Where
     that lock cannot be had (a read-only folder, or another process holding it past the timeout, which
     ``filelock`` raises as an OSError), the creation goes on without it; a read-only database is then reported by
-    its own error or the store's write check. Any database's creation is tried again when its error says another
-    process created the same thing first.
+    its own error or the store's write check. On PostgreSQL it runs under an advisory lock, likewise given up on
+    after the timeout. Any database's creation is tried again when its error says another process created the same
+    thing first.
 
     Raises:
         OSError: the SQLite file's folder cannot be made.
@@ -69,6 +124,8 @@ def create_schema(url: str, create: Callable[[], T]) -> T:
             lock = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lock")
             with contextlib.suppress(OSError):
                 held.enter_context(FileLock(lock, timeout=_LOCK_TIMEOUT_S))
+        elif is_postgresql(url):
+            held.enter_context(_advisory_lock(url))
         for _ in range(_CREATE_ATTEMPTS - 1):
             try:
                 return create()

@@ -1,9 +1,11 @@
 """The results store: one row per finished trial and per run, in any SQLAlchemy database.
 
 SQLite at ``results/leaderboard.db`` by default; PostgreSQL (or any SQLAlchemy URL)
-on a cluster. Users may query the ``trials`` and ``runs`` tables directly: every
-hyperparameter the bundled spaces use has a column of its own, and the full
-configuration and per-epoch history are kept as JSON.
+on a cluster, where the tables live in the schema ``transfer_search`` so that the same
+database may hold Optuna's storage. Users may query the ``trials`` and ``runs`` tables
+directly: every hyperparameter the bundled spaces use has a column of its own, and the
+full configuration and per-epoch history are kept as JSON. The schema has versions
+(``records.migrations``): opening an older database upgrades it in place.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import sqlalchemy as sa
 
 from benchmarks.errors import UserError
 from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
-from records.databases import connect_args, create_schema
+from records import migrations
+from records.databases import connect_args, create_schema, is_postgresql
 from records.redact import display_url
 
 __all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
@@ -55,7 +58,7 @@ trials_table = sa.Table(
     sa.Column("val_loss", sa.Float),
     sa.Column("test_accuracy", sa.Float),
     sa.Column("test_f1_macro", sa.Float),
-    # The class each test example was predicted as, in the run's test order (records.predictions encodes it):
+    # The class each test example was predicted as, in the run's test order (benchmarks.predictions encodes it):
     # what pairs two models' test figures example by example (benchmarks.comparison's paired bootstrap).
     sa.Column("test_predictions", sa.Text),
     sa.Column("epochs", sa.Integer),
@@ -111,7 +114,7 @@ runs_table = sa.Table(
     sa.Column("published", sa.Text),  # JSON: a reference recipe's published figures
     sa.Column("finalists", sa.Text),  # JSON: each family's repeats, intervals, the difference and the verdict
     # What a test figure of this run means: a fingerprint of its test split (the examples and their labels, after
-    # caps), the labels themselves (records.predictions), and the protocol that must match for two runs' figures
+    # caps), the labels themselves (benchmarks.predictions), and the protocol that must match for two runs' figures
     # to be pooled (budget, image size per family, weights, epochs: JSON). benchmarks.comparison reads them.
     sa.Column("test_fingerprint", sa.String(64)),
     sa.Column("test_labels", sa.Text),
@@ -169,6 +172,13 @@ def now() -> dt.datetime:
 _RUN_JSON = ("class_names", "test_metrics", "published", "finalists", "protocol", "environment")  # run fields stored as JSON text
 
 
+def _connect_args(url: str) -> dict[str, Any]:
+    """The engine's ``connect_args``: on PostgreSQL its tables are looked up and created in their own schema."""
+    if is_postgresql(url):
+        return {**connect_args(url), "options": f"-c search_path={migrations.SCHEMA}"}
+    return connect_args(url)
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
@@ -177,14 +187,11 @@ class ResultsStore:
     """Append-only access to the results database: runs accumulate, nothing is overwritten."""
 
     def __init__(self, url: str, *, create: bool = True):
+        """Open the database at ``url``, brought to the newest schema; with ``create``, made where it has none."""
         self.url = url
         try:
-            self.engine = sa.create_engine(url, connect_args=connect_args(url))
-            if create:
-                create_schema(url, self._create_tables)
-            else:
-                with self.engine.connect():
-                    pass
+            self.engine = sa.create_engine(url, connect_args=_connect_args(url))
+            create_schema(url, lambda: migrations.upgrade(self.engine, metadata, create=create))
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError, OSError) as error:
             first = (str(error).splitlines() or [type(error).__name__])[0][:200]
             raise UserError(
@@ -203,27 +210,6 @@ class ResultsStore:
             first = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0][:200]
             raise UserError(f"cannot write to results database {display_url(self.url)!r} ({first}); "
                             "make it writable or pass another --db") from None
-
-    def _create_tables(self) -> None:
-        """Create the tables and columns that are missing (another search may be doing the same: create_schema)."""
-        metadata.create_all(self.engine)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        """Bring a database written by an older version up to date: add its missing (nullable) columns."""
-        inspector = sa.inspect(self.engine)
-        for table in metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            missing = [column for column in table.columns if column.name not in present and column.nullable]
-            with self.engine.begin() as conn:
-                for column in missing:
-                    kind = column.type.compile(dialect=self.engine.dialect)
-                    conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
-
-    def _select(self, table: sa.Table, conn) -> sa.Select:
-        # Only the columns the database has, so an older database can still be read without being changed.
-        present = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
-        return sa.select(*(column for column in table.columns if column.name in present))
 
     # Ray Tune pickles its callbacks with the experiment state; an engine does not pickle, its URL does.
     def __getstate__(self) -> dict[str, Any]:
@@ -287,7 +273,7 @@ class ResultsStore:
     def run_row(self, run_id: str | None = None, run_name: str | None = None) -> dict[str, Any] | None:
         """One ``runs`` row as a dict (the latest of that name), or None."""
         with self.engine.connect() as conn:
-            query = self._select(runs_table, conn)
+            query = sa.select(runs_table)
             if run_id is not None:
                 query = query.where(runs_table.c.run_id == run_id)
             if run_name is not None:
@@ -306,7 +292,7 @@ class ResultsStore:
         import pandas as pd
 
         with self.engine.connect() as conn:
-            query = self._select(trials_table, conn)
+            query = sa.select(trials_table)
             if dataset is not None:
                 query = query.where(trials_table.c.dataset == dataset)
             if run_id is not None:
@@ -328,7 +314,7 @@ class ResultsStore:
         import pandas as pd
 
         with self.engine.connect() as conn:
-            query = self._select(exports_table, conn)
+            query = sa.select(exports_table)
             if run_id is not None:
                 query = query.where(exports_table.c.run_id == run_id)
             return pd.read_sql(query.order_by(exports_table.c.id), conn)
@@ -338,4 +324,4 @@ class ResultsStore:
         import pandas as pd
 
         with self.engine.connect() as conn:
-            return pd.read_sql(self._select(runs_table, conn).order_by(runs_table.c.started_at), conn)
+            return pd.read_sql(sa.select(runs_table).order_by(runs_table.c.started_at), conn)

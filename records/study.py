@@ -2,9 +2,11 @@
 
 Each run's study is named after the run and kept in an Optuna RDB storage, by default
 ``sqlite:///RESULTS/optuna.db`` beside the leaderboard database. It is a file of its own: Optuna's schema has a
-``trials`` table too, so the two cannot share one SQLite file. ``--optuna-storage URL`` puts it anywhere
-SQLAlchemy reaches (PostgreSQL on a cluster). The study's user attributes say which run it belongs to; its trial
-values are the number the search optimises (each trial's best-epoch validation accuracy).
+``trials`` table too, so the two cannot share one SQLite file (``records.databases.check_apart`` refuses it).
+``--optuna-storage URL`` puts it anywhere SQLAlchemy reaches; on PostgreSQL it may be the results database itself,
+whose tables live in a schema of their own (``records.migrations.SCHEMA``) while Optuna's stay in ``public``.
+Its schema is created under the same lock as the results store's. The study's user attributes say which run it
+belongs to; its trial values are the number the search optimises (each trial's best-epoch validation accuracy).
 
     optuna-dashboard sqlite:///results/optuna.db      # watch a search live
     optuna.load_study(study_name=RUN, storage="sqlite:///results/optuna.db")

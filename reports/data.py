@@ -101,7 +101,7 @@ def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
     """Normalise a raw ``trials`` frame: booleans, numbers, family and role filled in, JSON columns parsed.
 
     ``family`` is read honestly (see :func:`_family`); ``role`` is one of :data:`ROLES` and ``is_reference``
-    agrees with it; ``seed`` and ``repeat_of`` exist even where the database predates them. Adds
+    agrees with it. Adds
     ``history_list`` (list of per-epoch dicts), ``config_dict``, ``label`` (``run_name/trial_id``) and, for a
     repeat, ``finalist`` (the label of the search trial it repeats; None for other trials).
     """
@@ -109,7 +109,7 @@ def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("is_best", "is_reference"):
         df[column] = _as_bool(df[column]) if column in df else False
     for column in ("seed", "repeat_of"):
-        df[column] = _column(df, column)
+        df[column] = df[column].astype(object)
     for column in _NUMERIC + tuple(c for c, kind in HYPERPARAMETERS.items() if kind is not sa.String):
         if column in df:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
@@ -118,7 +118,7 @@ def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
     df["family"] = [
         _family(*values) for values in zip(_column(df, "family"), backbone, _column(df, "weights"), strict=True)
     ]
-    df["role"] = [_role(*values) for values in zip(_column(df, "role"), df["is_reference"], strict=True)]
+    df["role"] = [_role(*values) for values in zip(df["role"].astype(object), df["is_reference"], strict=True)]
     df["is_reference"] = df["is_reference"] | (df["role"] == "reference")
     df["backbone"] = backbone.where(backbone.notna(), None).fillna("unknown").astype(str)
     for column in ("started_at", "finished_at"):
@@ -132,15 +132,11 @@ def prepare_trials(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def prepare_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Normalise a raw ``runs`` frame: ``class_names``, ``test_metrics`` and ``published`` parsed from JSON.
-
-    ``published`` (a reference recipe's published figures) is absent from older databases: then None.
-    """
+    """Normalise a raw ``runs`` frame: ``class_names``, ``test_metrics`` and ``published`` parsed from JSON."""
     df = frame.copy()
     df["class_names_list"] = df["class_names"].map(lambda c: v if isinstance(v := _loads(c), list) else None)
     df["test_metrics_dict"] = df["test_metrics"].map(lambda m: v if isinstance(v := _loads(m), dict) else None)
-    published = df["published"] if "published" in df else pd.Series(None, index=df.index, dtype=object)
-    df["published_dict"] = published.map(lambda p: v if isinstance(v := _loads(p), dict) else None)
+    df["published_dict"] = df["published"].map(lambda p: v if isinstance(v := _loads(p), dict) else None)
     for column in ("started_at", "finished_at"):
         df[column] = _utc(df[column])
     for column in ("trials_total", "trials_failed"):

@@ -147,6 +147,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.gpu import gpu_settings
     from records.schedulers import get_scheduler
     from runners.objectives import check_sampler, cost_of, parse_objective
+    from records.databases import check_apart
     from records.store import default_db_url
     from records.study import default_optuna_url
     from search_spaces import get_space, resolve_space_name
@@ -190,6 +191,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
                 "pass a folder of <backbone>.weights.h5 files or a space with one backbone"
             )
     results = Path(args.results).absolute()
+    check_apart(args.db or default_db_url(results), args.optuna_storage or default_optuna_url(results))
     name = check_name(args.name) if args.name else default_name(args.dataset, space.name)
     val_fraction, test_fraction = space.split or (0.15, 0.15)
     return SearchOptions(
@@ -279,7 +281,7 @@ def _remembered_storage(db: str, name: str) -> str | None:
         return None  # do not create a database just to look
     try:
         row = ResultsStore(db, create=False).run_row(run_name=name)
-    except Exception:  # an unreadable or older database: fall back to the error that names the storage path
+    except Exception:  # an unreadable database: fall back to the error that names the storage path
         return None
     path = (row or {}).get("storage_path")
     return path.rstrip("/").rsplit("/", 1)[0] if path else None

@@ -102,18 +102,11 @@ def test_classification_metrics_match_scikit_learn():
     assert "top5_accuracy" not in two and two["accuracy"] == pytest.approx(2 / 3)
 
 
-def test_published_figures_round_trip_and_an_older_database_is_migrated(tmp_path):
+def test_published_figures_round_trip(tmp_path):
     import pandas as pd
-    import sqlalchemy as sa
 
-    url = f"sqlite:///{tmp_path}/old.db"
-    store = ResultsStore(url)
-    with store.engine.begin() as conn:  # a database from before the `published` column
-        conn.execute(sa.text("ALTER TABLE runs DROP COLUMN published"))
-    store.start_run(run_id="old", run_name="old", dataset="d")
-    old = ResultsStore(url, create=False)  # reading (reports) works without changing it
-    assert "published" not in old.runs().columns and len(old.runs()) == 1
-    store = ResultsStore(url)  # a search opening it adds the column
+    store = ResultsStore(f"sqlite:///{tmp_path}/r.db")
+    store.start_run(run_id="plain", run_name="plain", dataset="d")
     store.start_run(run_id="ref", run_name="ref", dataset="d", published={"test_accuracy": 0.9})
     runs = store.runs().set_index("run_id")
-    assert runs.loc["ref", "published"] == '{"test_accuracy": 0.9}' and pd.isna(runs.loc["old", "published"])
+    assert runs.loc["ref", "published"] == '{"test_accuracy": 0.9}' and pd.isna(runs.loc["plain", "published"])
