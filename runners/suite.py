@@ -3,11 +3,13 @@
     python -m runners.suite [--budget B] [--weights W] [--data-dir DIR] [--results DIR]
                             [--datasets NAME ...] [--folders PATH ...] [other runners.search flags]
 
-For each dataset (the named ones with a reference recipe, then the given folders): check
-that it can be had (prepared or cached, or its download host answers), run
-``runners.search --space reference``, then a search (``--space``, default ``default``) on
-the recipe's split where it sets one, in this process, one after the other; then
-``reports.build`` on the results. A dataset that cannot be had is skipped with a
+For each dataset (the embedded digits and the named ones with a reference recipe, then the given
+folders): check that it can be had (prepared or cached, or its download host answers), run
+``runners.search --space reference`` where the dataset has a recipe, then a search (``--space``, default
+``default``) on the recipe's split where it sets one, in this process, one after the other; then
+``reports.build`` on the results, and one sentence over the datasets the suite ran: on how many the
+other family's finalists beat the custom CNN's, tie or lose, with a sign test
+(:mod:`benchmarks.across_datasets`). A dataset that cannot be had is skipped with a
 ``skip NAME: reason`` line, not a crash. Other flags (``--epochs``, ``--max-concurrent``,
 ``--gpus-per-trial``, ...) go to every run.
 Exit code 0 if at least one dataset ran, 2 otherwise, 130 on Ctrl-C.
@@ -22,9 +24,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.errors import UserError
-from runners.budgets import BUDGETS
+from benchmarks.across_datasets import latest_comparisons, suite_sentence
 from benchmarks.cli import OneLineParser, quiet
+from benchmarks.errors import UserError
+from records.store import ResultsStore, default_db_url, now
+from runners.budgets import BUDGETS
+
+#: Run first, with or without a reference recipe: the embedded dataset every machine has.
+EMBEDDED = "digits"
 
 
 def recipe_datasets() -> list[str]:
@@ -32,6 +39,22 @@ def recipe_datasets() -> list[str]:
     from search_spaces.reference import recipes
 
     return [name for recipe in recipes() for name in recipe.datasets]
+
+
+def default_datasets() -> list[str]:
+    """What the suite runs without ``--datasets``: the embedded digits, then every dataset with a recipe."""
+    return list(dict.fromkeys([EMBEDDED, *recipe_datasets()]))
+
+
+def has_recipe(spec: str) -> bool:
+    """Whether ``spec`` has a reference recipe (the embedded digits has none: the suite only searches it)."""
+    from search_spaces import recipe_for
+
+    try:
+        recipe_for(spec)
+    except UserError:
+        return False
+    return True
 
 
 
@@ -49,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="tensorflow-datasets data_dir")
     p.add_argument("--results", default="results", help="results folder (default: results)")
     p.add_argument("--datasets", nargs="*", metavar="NAME",
-                   help="named datasets to run (default: every dataset with a reference recipe: "
-                   f"{' '.join(recipe_datasets())}); none with an empty list")
+                   help="named datasets to run (default: the embedded digits and every dataset with a reference "
+                   f"recipe: {' '.join(default_datasets())}); none with an empty list")
     p.add_argument("--folders", nargs="*", default=[], metavar="PATH", help="image folders or zips to run as well")
     p.add_argument("--space", default="default",
                    help="space of the search after each reference run (default: default)")
@@ -109,7 +132,8 @@ def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
     if args.data_dir:
         common += ["--data-dir", args.data_dir]
     ran, skipped = [], []
-    named = recipe_datasets() if args.datasets is None else args.datasets
+    started = now()
+    named = default_datasets() if args.datasets is None else args.datasets
     for spec in [*named, *args.folders]:
         reason = unavailable(spec, args.data_dir)
         if reason:
@@ -120,7 +144,10 @@ def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
         search = ["--space", args.space, *_recipe_split(spec, extra)]
         if args.num_samples:
             search += ["--num-samples", str(args.num_samples)]
-        for what, flags in (("reference recipe", ["--space", "reference"]), (f"search ({args.space})", search)):
+        steps = [("reference recipe", ["--space", "reference"])] if has_recipe(spec) else []
+        if not steps:
+            print(f"{spec}: no reference recipe, a search only", flush=True)
+        for what, flags in [*steps, (f"search ({args.space})", search)]:
             print(f"\n=== {spec}: {what} ===", flush=True)
             try:
                 _run(["--dataset", spec, *flags, *common])
@@ -131,11 +158,33 @@ def run_suite(args: argparse.Namespace, extra: list[str]) -> int:
     if not ran:
         print(f"error: no dataset could be run ({len(skipped)} skipped); see the skip lines above", file=sys.stderr)
         return 2
-    from records.store import default_db_url
-
     print(f"\nran {len(ran)} dataset(s): {', '.join(ran)}" + (f"; skipped {', '.join(skipped)}" if skipped else ""),
           flush=True)
-    return _report(build_search_args(extra).db or default_db_url(args.results), Path(args.results) / "report")
+    db = build_search_args(extra).db or default_db_url(args.results)
+    code = _report(db, Path(args.results) / "report")
+    print(f"across datasets: {across_sentence(db, since=started)}", flush=True)
+    return code
+
+
+def across_sentence(db: str, since=None) -> str:
+    """The sentence over the datasets (:func:`benchmarks.across_datasets.suite_sentence`) from the runs in ``db``
+    that started at ``since`` or later (all where None): per dataset its latest finished run with a comparison."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(db)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return suite_sentence({})
+    store = ResultsStore(db, create=False)
+    try:
+        runs = store.runs()
+    except sa.exc.SQLAlchemyError:  # no runs table: nothing was recorded
+        return suite_sentence({})
+    finally:
+        store.engine.dispose()
+    if since is not None and not runs.empty:
+        runs = runs[pd.to_datetime(runs["started_at"], utc=True, errors="coerce") >= pd.Timestamp(since)]
+    return suite_sentence(latest_comparisons(runs.to_dict("records")))
 
 
 def _report(db: str, out_dir: Path) -> int:
