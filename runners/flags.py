@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     search = p.add_argument_group("search")
     search.add_argument("--space", default="default",
                         help="search space module in search_spaces/ (see --list-spaces), or reference: the dataset's published recipe")
+    search.add_argument("--register", action="append", metavar="MODULE",
+                        help="import MODULE first, in the driver and in every trial (shipped to the workers): a module "
+                        "of your own that registers backbones or schedulers; repeatable (also: TRANSFER_SEARCH_REGISTER, "
+                        "comma-separated)")
     search.add_argument("--budget", default="small", choices=list(BUDGETS), help=budgets)
     search.add_argument("--num-samples", type=int, help="number of trials (default: the budget's)")
     search.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the budget's)")

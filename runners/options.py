@@ -68,6 +68,7 @@ class SearchOptions:
     objective: str = "accuracy"  # or accuracy,latency|params|flops: a two-objective search (runners.objectives)
     pick: str = "accuracy"  # how a two-objective search picks its best trial from the Pareto front
     scheduler_asked: str = ""  # --scheduler as given, where the objective overrode it (the search says so)
+    register: tuple[str, ...] = ()  # the user's modules of registrations, imported in the driver and every trial
 
     def to_json(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict (``results`` as a string), as the run's saved options keep them."""
@@ -147,11 +148,14 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from runners.gpu import gpu_settings
     from records.schedulers import get_scheduler
     from runners.objectives import check_sampler, cost_of, parse_objective
+    from runners.registrations import import_registrations, registered_modules
     from records.databases import check_apart
     from records.store import default_db_url
     from records.study import default_optuna_url
     from search_spaces import get_space, resolve_space_name
 
+    register = registered_modules(getattr(args, "register", None))
+    import_registrations(register)  # first: they may register what the space, the scheduler or a backbone names
     budget = get_budget(args.budget)
     space_name = resolve_space_name(args.space, args.dataset)
     space = get_space(space_name)
@@ -233,6 +237,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         objective=objective,
         pick=pick,
         scheduler_asked=args.scheduler if cost_of(objective) else "",
+        register=register,
     )
 
 
@@ -248,6 +253,7 @@ class SavedRun:
 
 def resume_from_args(args: argparse.Namespace) -> SavedRun:
     """The saved settings of the run ``--resume`` names; only --address and --verbose may change."""
+    from runners.registrations import import_registrations
     from runners.resume import read_options
     from records.store import default_db_url
 
@@ -266,6 +272,7 @@ def resume_from_args(args: argparse.Namespace) -> SavedRun:
             f"no run named {name!r} to resume in {storage}; pass the --storage-path (or --results) it ran with"
         )
     options = SearchOptions.from_json(saved["options"])
+    import_registrations(options.register)
     options = dataclasses.replace(
         options, address=args.address or options.address, verbose=args.verbose,
         command=current_command(),

@@ -67,7 +67,8 @@ def run_search(
     from records.redact import display_url
     from records.store import ResultsStore
     from records.study import open_storage
-    from runners.tuning import arm_sigterm_fallback, fit_concurrency, make_sampler, make_trainable, start_ray
+    from runners.interrupts import arm_sigterm_fallback
+    from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
     from search_spaces import get_space
 
     budget = get_budget(options.budget)
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     printed as one ``error:`` line; 130 when interrupted (Ctrl-C or SIGTERM), with the command that resumes
     the run once it has a name.
     """
-    from runners.tuning import disarm_sigterm_fallback, stop_on_sigterm_like_ctrl_c
+    from runners.interrupts import disarm_sigterm_fallback, stop_on_sigterm_like_ctrl_c
 
     args = build_parser().parse_args(argv)
     quiet(args.verbose)  # before the list commands too: they import Keras through the spaces

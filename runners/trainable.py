@@ -9,6 +9,7 @@ as failed with that error.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 import os
@@ -80,7 +81,8 @@ def _raised_by_ray(error: BaseException) -> bool:
 
 
 def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainSettings, cpus: float = 1.0,
-              gpu: GpuSettings | None = None, native: int | None = None, cost: str | None = None) -> None:
+              gpu: GpuSettings | None = None, native: int | None = None, cost: str | None = None,
+              modules: tuple[str, ...] = ()) -> None:
     """Train ``config`` and report validation metrics with a checkpoint after every epoch.
 
     The model's cost is measured once, at the first epoch's report, since it does not depend on the trained
@@ -92,8 +94,11 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
     Ray runs each trial in a fresh actor process (``reuse_actors=False``), so the
     memory TensorFlow holds, on the host and on the GPU, is released when the trial ends.
     ``native`` is the images' own size, where the custom CNN trains at it (``benchmarks.resolution``); None keeps
-    ``settings.image_size`` for every trial (``--image-size``, reference recipes).
+    ``settings.image_size`` for every trial (``--image-size``, reference recipes). ``modules`` are the user's
+    modules of registrations (``runners.registrations``), imported first so that what they register exists here.
     """
+    for module in modules:
+        importlib.import_module(module)
     configure_tensorflow(cpus)
     gpu = apply_gpu_settings(gpu or GpuSettings())
     size = trial_image_size(config, budget_size=settings.image_size, native=native)

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from runners.options import SearchOptions
 
 __all__ = ["SAMPLERS", "fit_concurrency", "fit_memory", "largest_trial", "make_sampler", "make_trainable",
-           "restore_tuner", "run_tuner", "search_algorithm", "start_ray",
-           "stop_on_sigterm_like_ctrl_c", "arm_sigterm_fallback", "disarm_sigterm_fallback"]
+           "restore_tuner", "run_tuner", "search_algorithm", "start_ray"]
 
 #: The Optuna samplers ``--sampler`` offers (the schedulers are ``records.schedulers``').
 SAMPLERS = ("tpe", "random", "cmaes", "gp")
@@ -73,10 +72,15 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not options.verbose:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter is silent at verbose=0
+    from runners.registrations import shipped_modules, worker_modules
+
     env = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"} if not options.verbose else {}
+    # The user's modules of registrations travel with the job, so every node's trials can import them.
+    shipped = shipped_modules(worker_modules(options.register, options.space))
+    runtime_env = {**({"env_vars": env} if env else {}), **({"py_modules": shipped} if shipped else {})}
     settings = dict(include_dashboard=False, log_to_driver=options.verbose,
                     logging_level=logging.INFO if options.verbose else logging.ERROR,
-                    runtime_env={"env_vars": env} if env else None)
+                    runtime_env=runtime_env or None)
     # "local" (the default): never join a cluster that another `ray start` on this machine announced in /tmp/ray.
     address = options.address or "local"
     answers = _answers(address)  # ray.init retries an address where nothing listens for minutes: ask first
@@ -99,6 +103,8 @@ def start_ray(options: SearchOptions, local_if_gone: bool = False) -> None:
         print(f"ray: the run's cluster {address} does not answer; continuing on a local Ray", flush=True)
         address = "local"
         ray.init(address=address, **settings)
+    from runners.interrupts import stop_on_sigterm_like_ctrl_c
+
     stop_on_sigterm_like_ctrl_c()  # after ray.init, which installs a SIGTERM handler of its own
     if address != "local":
         resources = ray.cluster_resources()
@@ -121,52 +127,6 @@ def _answers(address: str, timeout_s: float = 5.0) -> bool | None:
             return True
     except OSError:
         return False
-
-
-#: Seconds a SIGTERM'd search gets to stop the way Ctrl-C stops it before it is ended where it stands.
-SIGTERM_GRACE_S = 10.0
-_on_stuck: list = []  # what ends a search that SIGTERM could not stop gracefully (see arm_sigterm_fallback)
-_timers: list = []  # the pending fallback, cancelled once the search has stopped by itself
-
-
-def stop_on_sigterm_like_ctrl_c() -> None:
-    """SIGTERM (a job scheduler's kill, ``timeout``) stops the search the way Ctrl-C does: Ray Tune saves its
-    state and ends the trials, the run is marked interrupted and the resume command printed.
-
-    ``timeout`` and many schedulers signal the whole process group, Ray's own processes with it; the search
-    then cannot stop gracefully (its Ray is gone), so after :data:`SIGTERM_GRACE_S` the fallback armed by
-    :func:`arm_sigterm_fallback` marks the run interrupted, prints the resume command and exits: Ray's saved
-    experiment state (written after every checkpoint) is what ``--resume`` continues from, as after a kill.
-    """
-    import signal
-    import threading
-
-    def handler(signum, frame):
-        if _on_stuck and not _timers:
-            timer = threading.Timer(SIGTERM_GRACE_S, _on_stuck[-1])
-            timer.daemon = True  # never what keeps a finished process alive
-            _timers.append(timer)
-            timer.start()
-        ctrl_c = signal.getsignal(signal.SIGINT)
-        if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
-            ctrl_c(signal.SIGINT, frame)  # Ray Tune's own: stop gracefully, save the experiment
-        else:
-            raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-
-
-def arm_sigterm_fallback(end_run) -> None:
-    """``end_run()`` ends the process if a SIGTERM'd search has not stopped within :data:`SIGTERM_GRACE_S`."""
-    _on_stuck[:] = [end_run]
-
-
-def disarm_sigterm_fallback() -> None:
-    """The search stopped by itself (finished, failed, or interrupted and said so): no fallback any more."""
-    _on_stuck.clear()
-    while _timers:
-        _timers.pop().cancel()
 
 
 def fit_concurrency(resources: dict[str, float], options: SearchOptions, data=None) -> int:
@@ -257,6 +217,7 @@ def make_trainable(options: SearchOptions, data, settings):
     from ray import tune
 
     from runners.gpu import gpu_settings, trial_resources
+    from runners.registrations import worker_modules
     from runners.trainable import run_trial
 
     gpu = gpu_settings(options.gpus_per_trial, options.precision)
@@ -266,7 +227,8 @@ def make_trainable(options: SearchOptions, data, settings):
     cost = cost_of(options.objective)
     return tune.with_resources(
         tune.with_parameters(run_trial, data=data, settings=settings, cpus=options.cpus_per_trial, gpu=gpu,
-                             native=native, cost=cost.name if cost else None),
+                             native=native, cost=cost.name if cost else None,
+                             modules=worker_modules(options.register, options.space)),
         trial_resources(options.cpus_per_trial, gpu),
     )
 
