@@ -78,7 +78,8 @@ class SearchOptions:
     def from_json(cls, saved: dict[str, Any]) -> SearchOptions:
         """Options from :meth:`to_json`'s dict; keys this version does not know are dropped, missing ones default."""
         known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{**{k: v for k, v in saved.items() if k in known}, "results": Path(saved["results"])})
+        return cls(**{**{k: v for k, v in saved.items() if k in known}, "results": Path(saved["results"]),
+                      "register": tuple(saved.get("register", ()))})
 
 
 #: The image sizes a trial may train at: the custom CNN halves its input once per block (up to 4 blocks), and
