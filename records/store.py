@@ -190,7 +190,9 @@ class ResultsStore:
         """Open the database at ``url``, brought to the newest schema; with ``create``, made where it has none."""
         self.url = url
         try:
-            self.engine = sa.create_engine(url, connect_args=_connect_args(url))
+            # Each pooled connection is checked before use: after a database server restarted, a dead one is
+            # replaced, not handed to the next write.
+            self.engine = sa.create_engine(url, connect_args=_connect_args(url), pool_pre_ping=True)
             create_schema(url, lambda: migrations.upgrade(self.engine, metadata, create=create))
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError, OSError) as error:
             first = (str(error).splitlines() or [type(error).__name__])[0][:200]

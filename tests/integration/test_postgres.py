@@ -1,7 +1,9 @@
 """PostgreSQL for real: two searches at once write one database on a real server, one is killed and resumed.
 
-A throwaway server (``tests/pg_server.py``) runs on 127.0.0.1 in a temporary folder. The totals must be exact
-afterwards: one row per trial, none lost, none doubled, both runs ``finished``; the report is built from it.
+One database holds everything: ``--db`` and ``--optuna-storage`` name the same one (the results in the schema
+``transfer_search``, Optuna's studies in ``public``). A throwaway server (``tests/pg_server.py``) runs on 127.0.0.1
+in a temporary folder. The totals must be exact afterwards: one row per trial, none lost, none doubled, both runs
+``finished``, both studies complete; the report is built from it.
 Skipped, with the reason, only where PostgreSQL is not installed; ``.ci/run`` installs it and sets
 ``TRANSFER_SEARCH_REQUIRE_POSTGRES=1``, which turns that skip into a failure. Marked ``e2e``.
 """
@@ -18,6 +20,9 @@ import pytest
 import sqlalchemy as sa
 from helpers import kill_processes_mentioning, run_cli, saved_statuses, short_ray_tmpdir, start_cli
 from pg_server import PostgresServer, find_binaries
+
+from records.migrations import SCHEMA
+from records.store import ResultsStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -57,7 +62,7 @@ def query(engine: sa.Engine, sql: str, **params) -> pd.DataFrame:
 def recorded(engine: sa.Engine, name: str) -> int:
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("select count(*) from trials where run_name = :name"), {"name": name}).scalar()
+            return conn.execute(sa.text(f"select count(*) from {SCHEMA}.trials where run_name = :name"), {"name": name}).scalar()
     except sa.exc.ProgrammingError:  # the tables do not exist yet
         return 0
 
@@ -66,12 +71,12 @@ def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a
     url = postgres.create_database("results")
     engine = sa.create_engine(url)
     # The server trusts 127.0.0.1, so a password in the URL is never checked: it is there to be hidden everywhere.
-    secret_url, optuna_url = (with_password(u, postgres.user) for u in (url, postgres.create_database("optuna")))
+    secret_url = with_password(url, postgres.user)
     killed, steady = "pg-killed", "pg-steady"
     results = {killed: tmp_path / "killed", steady: tmp_path / "steady"}
     env = dict(zip((killed, steady), ray_tmps))
     drivers = {name: start_cli("runners.search", *TINY, "--name", name, "--results", str(results[name]),
-                               "--db", secret_url, "--optuna-storage", optuna_url,
+                               "--db", secret_url, "--optuna-storage", secret_url,
                                cwd=tmp_path, env=env[name], log=tmp_path / f"{name}.log")
                for name in (killed, steady)}
     try:
@@ -86,8 +91,8 @@ def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a
             time.sleep(0.2)
         drivers[killed].send_signal(signal.SIGKILL)
         drivers[killed].wait(timeout=30)
-        before = query(engine, "select trial_id, val_accuracy from trials where run_name = :name", name=killed)
-        runs = query(engine, "select run_name, status from runs order by run_name")
+        before = query(engine, f"select trial_id, val_accuracy from {SCHEMA}.trials where run_name = :name", name=killed)
+        runs = query(engine, f"select run_name, status from {SCHEMA}.runs order by run_name")
         assert 1 <= len(before) < SAMPLES, before
         # Both searches were writing at once: the other one's run was there, under way or finished, at the kill.
         assert dict(zip(runs.run_name, runs.status))[killed] == "running" and steady in set(runs.run_name), runs
@@ -103,7 +108,7 @@ def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a
                 driver.kill()
                 driver.wait(timeout=30)
 
-    trials = query(engine, "select * from trials")
+    trials = query(engine, f"select * from {SCHEMA}.trials")
     assert len(trials) == 2 * SAMPLES and not trials.duplicated(["run_id", "trial_id"]).any()  # none doubled
     for name in (killed, steady):
         rows = trials[trials.run_name == name]
@@ -112,16 +117,19 @@ def test_two_searches_on_postgres_one_killed_and_resumed_with_exact_totals_and_a
         assert rows.val_accuracy.notna().all() and rows.run_id.nunique() == 1
     kept = trials[trials.run_name == killed].set_index("trial_id").loc[before.trial_id]
     assert list(kept.val_accuracy) == list(before.val_accuracy)  # the trial finished before the kill, as it was
-    runs = query(engine, "select run_id, run_name, status, trials_total from runs order by run_name")
+    runs = query(engine, f"select run_id, run_name, status, trials_total from {SCHEMA}.runs order by run_name")
     assert list(runs.run_name) == [killed, steady] and list(runs.status) == ["finished", "finished"]
     assert list(runs.trials_total) == [SAMPLES, SAMPLES]
     assert set(runs.run_id) == set(trials.run_id)
+    studies = query(engine, "select s.study_name, count(*) as n from public.studies s join public.trials t "
+                            "on t.study_id = s.study_id where t.state = 'COMPLETE' group by 1 order by 1")
+    assert list(studies.study_name) == [killed, steady] and list(studies.n) == [SAMPLES, SAMPLES], studies
     engine.dispose()
 
     report = tmp_path / "report"
     built = run_cli("reports.build", "--db", secret_url, "--out", str(report), cwd=tmp_path, timeout=300)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    assert_password_hidden(tmp_path, [resumed, built], runs=query(sa.create_engine(url), "select * from runs"))
+    assert_password_hidden(tmp_path, [resumed, built], runs=ResultsStore(url, create=False).runs())
     leaderboard = (report / "leaderboard.md").read_text()
     assert (report / "index.html").is_file()
     assert all(trial_id in leaderboard for trial_id in trials.trial_id), leaderboard[:3000]

@@ -1,4 +1,6 @@
-"""One PostgreSQL database for the results and the studies, one made before kept, and the schema created in turns.
+"""One PostgreSQL database for the results and the studies, one made before kept, the schema created in turns.
+
+And a server restarted between two writes: the store's next write gets a live connection.
 
 A throwaway server (``tests/pg_server.py``) on 127.0.0.1; no trial is trained, so this file takes seconds. Skipped,
 with the reason, only where PostgreSQL is not installed (a failure where ``TRANSFER_SEARCH_REQUIRE_POSTGRES`` is set).
@@ -128,3 +130,13 @@ def test_drivers_started_at_once_on_a_fresh_database_all_open_it(postgres):
         versions = pd.read_sql(sa.text(f"select * from {SCHEMA}.{VERSION_TABLE}"), engine)
         engine.dispose()
         assert versions.version_num.tolist() == ["0003"]
+
+
+def test_a_write_after_the_server_restarted_gets_a_live_connection(postgres):
+    store = ResultsStore(postgres.create_database("restarted"))
+    store.record_trial(_trial("r", "before"))
+    postgres._call("pg_ctl", "-D", str(postgres.data), "-l", str(postgres.root / "server.log"), "-m", "fast", "-w",
+                   "-t", "60", "restart")  # its options as before (postmaster.opts), its log where it was
+    store.record_trial(_trial("r", "after"))  # the pooled connection died with the server: checked, replaced
+    assert store.trials().trial_id.tolist() == ["before", "after"]
+    store.engine.dispose()
