@@ -67,29 +67,33 @@ def fmt_score_diff(value: Any) -> str:
 def fmt_interval(interval: Interval | None) -> str:
     """A mean over repeats with its interval: ``82.00% (95% CI 77.03% to 86.97%, n = 3)``.
 
-    One repeat has no interval: ``82.00% (1 repeat, no interval)``; no repeat at all is an em dash.
+    One repeat, or repeats with no spread, have no interval: ``82.00% (1 repeat, no interval)``; no repeat at all is
+    an em dash.
     """
     if interval is None:
         return MISSING
     if interval.low is None:
-        return f"{fmt_score(interval.mean)} (1 repeat, no interval)"
+        return f"{fmt_score(interval.mean)} ({interval.reason}, no interval)"
     share = f"{100 * interval.confidence:.0f}%"
     low, high = fmt_score(interval.low), fmt_score(interval.high)
     return f"{fmt_score(interval.mean)} ({share} CI {low} to {high}, n = {interval.n})"
 
 
 def fmt_difference(difference: Difference | None) -> str:
-    """A difference of means with Welch's interval: ``+9.00 pp (95% CI +4.84 pp to +13.16 pp)``.
+    """A difference of means with its interval: ``+9.00 pp (95% CI +4.84 pp to +13.16 pp)``, and ``, paired over
+    1,000 test images`` where the interval is the paired bootstrap's.
 
-    Without an interval (a side has one repeat) it says so; no difference at all is an em dash.
+    Without an interval (a side has one repeat, or no spread on either side) it says why; no difference at all is
+    an em dash.
     """
     if difference is None:
         return MISSING
     mean = fmt_score_diff(difference.mean)
     if difference.low is None:
-        return f"{mean} (no interval: a side has 1 repeat)"
+        return f"{mean} (no interval: {difference.reason})"
     share = f"{100 * difference.confidence:.0f}%"
-    return f"{mean} ({share} CI {fmt_score_diff(difference.low)} to {fmt_score_diff(difference.high)})"
+    paired = f", paired over {difference.examples:,} test images" if difference.method == "paired bootstrap" else ""
+    return f"{mean} ({share} CI {fmt_score_diff(difference.low)} to {fmt_score_diff(difference.high)}{paired})"
 
 
 def _si(value: float) -> str:

@@ -21,8 +21,9 @@ from benchmarks.models import FAMILIES, family, family_label
 
 __all__ = ["MIN_TRIALS", "Importance", "family_trials", "importance_by_family", "load_studies", "param_importances"]
 
-#: Fewer completed trials than this and no importance is computed.
-MIN_TRIALS = 3
+#: Fewer completed trials than this and no importance is computed: fANOVA's forest fitted to a handful of points
+#: ranks noise.
+MIN_TRIALS = 8
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ def load_studies(runs: Iterable[Mapping]) -> tuple[list[optuna.Study], list[str]
 def family_trials(studies: Iterable[optuna.Study]) -> dict[str, list[optuna.trial.FrozenTrial]]:
     """The studies' COMPLETE trials grouped by family.
 
-    A study's ``weights`` user attribute says whether its backbones were pretrained; a two-objective trial is
-    kept with its accuracy alone.
+    A trial's ``family`` user attribute (the space assigns it) says its family; a study from before it, its
+    ``backbone`` and the study's ``weights`` user attribute. A two-objective trial is kept with its accuracy alone.
     """
     groups: dict[str, list[optuna.trial.FrozenTrial]] = {}
     for study in studies:
@@ -61,7 +62,9 @@ def family_trials(studies: Iterable[optuna.Study]) -> dict[str, list[optuna.tria
             if len(trial.values) > 1:  # a two-objective search (--objective accuracy,COST): accuracy comes first
                 trial = optuna.trial.create_trial(params=trial.params, distributions=trial.distributions,
                                                   value=trial.values[0])
-            groups.setdefault(family(str(trial.params.get("backbone")), pretrained), []).append(trial)
+            model = trial.params.get("backbone", trial.params.get("custom_network"))
+            key = trial.user_attrs.get("family") or family(str(model), pretrained)
+            groups.setdefault(str(key), []).append(trial)
     return groups
 
 
@@ -72,10 +75,11 @@ def _shared_params(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
     return [n for n in names if len({repr(t.params[n]) for t in trials}) > 1]
 
 
-def param_importances(trials: list[optuna.trial.FrozenTrial], *, seed: int = 0) -> tuple[dict[str, float], str | None]:
+def param_importances(trials: list[optuna.trial.FrozenTrial], *, seed: int = 0,
+                      min_trials: int = MIN_TRIALS) -> tuple[dict[str, float], str | None]:
     """Normalised fANOVA importances over completed ``trials``: ``(importances, None)`` or ``({}, reason)``."""
-    if len(trials) < MIN_TRIALS:
-        return {}, f"not enough trials: {len(trials)} completed, at least {MIN_TRIALS} needed"
+    if len(trials) < min_trials:
+        return {}, f"not enough trials: {len(trials)} completed, at least {min_trials} needed"
     params = _shared_params(trials)
     if not params:
         return {}, "no hyperparameter took more than one value in these trials"
@@ -93,15 +97,16 @@ def param_importances(trials: list[optuna.trial.FrozenTrial], *, seed: int = 0) 
     return {name: float(value) for name, value in values.items()}, None
 
 
-def importance_by_family(studies: Iterable[optuna.Study], *, seed: int = 0) -> list[Importance]:
+def importance_by_family(studies: Iterable[optuna.Study], *, seed: int = 0,
+                         min_trials: int = MIN_TRIALS) -> list[Importance]:
     """Importances for each family present, and over all trials when two families or more are present."""
     groups = family_trials(studies)
     results = []
     for key in [f for f in FAMILIES if f in groups]:
-        values, note = param_importances(groups[key], seed=seed)
+        values, note = param_importances(groups[key], seed=seed, min_trials=min_trials)
         results.append(Importance(key, family_label(key, capitalize=True), len(groups[key]), values, note))
     if len(groups) > 1:
         everything = [t for key in groups for t in groups[key]]
-        values, note = param_importances(everything, seed=seed)
+        values, note = param_importances(everything, seed=seed, min_trials=min_trials)
         results.append(Importance("all", "All trials (shared hyperparameters)", len(everything), values, note))
     return results

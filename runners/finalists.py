@@ -20,14 +20,14 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from benchmarks.comparison import compare_families
-from benchmarks.models import family
+from benchmarks.comparison import TestSet, compare_families
+from benchmarks.models import family, family_label
 from benchmarks.stats import Difference, Interval
-from records.contract import CHECKPOINT_SCORE, METRIC, MODE, REPEAT_OF_KEY, SEED_KEY
+from records.contract import CHECKPOINT_SCORE, METRIC, MODE, REPEAT_OF_KEY, SEED_KEY, TRIAL_ERROR
 from records.run import RunRecord
 
 __all__ = ["FINALIST_MODES", "REPEATS_EXPERIMENT", "Candidate", "pick_finalists", "repeat_configs", "repeat_finalists",
-           "summary_lines"]
+           "effort_line", "summary_lines"]
 
 FINALIST_MODES = ("per-family", "per-backbone")
 REPEATS_EXPERIMENT = "repeats"  # the repeats' Ray experiment, inside the search's own folder
@@ -131,35 +131,72 @@ def _run_repeats(options, finalists: list[Candidate], *, trainable, store, run: 
         forget_unknown_trials(grid, store, run.run_id, repeats=True)
     _test_repeats(grid, data, store, run)
     rows = store.trials(run_id=run.run_id)
-    comparison = compare_families(rows[rows["role"] == "repeat"].to_dict("records"))
+    repeats = rows[rows["role"] == "repeat"].to_dict("records")
+    comparison = compare_families(repeats, labels=data.test.labels)
     return {**comparison.to_json(), "repeats": options.repeats, "mode": options.finalists,
             "cost": _cost(rows, repeats_wall=wall)}
 
 
+def _trained(result) -> bool:
+    """Whether a repeat trained: it ended without an error and with a finite score (a NaN loss reports NaN)."""
+    import math
+
+    metrics = result.metrics or {}
+    value = metrics.get(METRIC)
+    return (result.error is None and TRIAL_ERROR not in metrics and isinstance(value, (int, float))
+            and math.isfinite(value))
+
+
+def _best_checkpoint(result):
+    """The repeat's best epoch's checkpoint, or None (Ray raises for a trial that never saved one)."""
+    try:
+        return result.get_best_checkpoint(CHECKPOINT_SCORE, MODE)
+    except (RuntimeError, ValueError, KeyError):
+        return None
+
+
 def _test_repeats(grid, data, store, run: RunRecord) -> None:
-    """Evaluate each repeat's best epoch on the test split and store its figures (a resumed run tests again)."""
-    from runners.evaluate import evaluate_model, load_checkpoint_model
+    """Evaluate each repeat that trained on the test split, at its best epoch, and store its figures and predictions.
 
-    best = {r.metrics["trial_id"]: r.get_best_checkpoint(CHECKPOINT_SCORE, MODE)
-            for r in grid if r.metrics and METRIC in r.metrics}
-    done = {trial_id: checkpoint for trial_id, checkpoint in best.items() if checkpoint is not None}
-    print(f"testing the {len(done)} repeats on the test split ...", flush=True)
+    A repeat that failed (raised, diverged, died before its first checkpoint) is never tested: its row stays
+    ``failed`` with no test figure, so nothing counts it. A resumed run tests again.
+    """
+    from runners.evaluate import evaluate_with_predictions, load_checkpoint_model
+
+    trained = {r.metrics["trial_id"]: _best_checkpoint(r) for r in grid if _trained(r)}
+    done = {trial_id: checkpoint for trial_id, checkpoint in trained.items() if checkpoint is not None}
+    failed = len(list(grid)) - len(done)
+    print(f"testing the {len(done)} repeats that trained on the test split"
+          + (f" ({failed} failed: not tested, not counted)" if failed else "") + " ...", flush=True)
     for trial_id, checkpoint in done.items():
-        model = load_checkpoint_model(checkpoint)
-        test = evaluate_model(model, data)
-        store.update_trial(run.run_id, trial_id, test_accuracy=test["accuracy"],
-                           test_f1_macro=test["f1_macro"])
+        test, predictions = evaluate_with_predictions(load_checkpoint_model(checkpoint), data)
+        store.update_trial(run.run_id, trial_id, test_accuracy=test["accuracy"], test_f1_macro=test["f1_macro"],
+                           test_predictions=predictions)
 
 
-def _cost(rows, repeats_wall: float) -> dict[str, dict[str, float]]:
-    """Trials, epochs and trial seconds of the search and of the repeats (and the repeats' wall time)."""
-    cost = {}
+def _effort(part) -> dict[str, float]:
+    return {"trials": int(len(part)), "epochs": int(part["epochs"].fillna(0).sum()),
+            "trial_seconds": float(part["wall_seconds"].fillna(0).sum())}
+
+
+def _cost(rows, repeats_wall: float) -> dict[str, Any]:
+    """Trials, epochs and trial seconds of the search (also per family) and of the repeats (and their wall time)."""
+    cost: dict[str, Any] = {}
     for role in ("search", "repeat"):
-        part = rows[rows["role"].fillna("search") == role]
-        cost[role] = {"trials": int(len(part)), "epochs": int(part["epochs"].fillna(0).sum()),
-                      "trial_seconds": float(part["wall_seconds"].fillna(0).sum())}
+        cost[role] = _effort(rows[rows["role"].fillna("search") == role])
+    search = rows[rows["role"].fillna("search") == "search"]
+    cost["search_by_family"] = {str(key): _effort(part) for key, part in search.groupby("family", sort=True)}
     cost["repeat"]["wall_seconds"] = float(repeats_wall)
     return cost
+
+
+def effort_line(by_family: dict[str, dict[str, float]] | None) -> str | None:
+    """``search effort: custom CNN 2 trials, 6 epochs, 41 trial-s; transfer learning 2 trials, ...``; None without it."""
+    if not by_family:
+        return None
+    parts = [f"{family_label(key)} {e['trials']} trials, {e['epochs']} epochs, {e['trial_seconds']:.0f} trial-s"
+             for key, e in by_family.items()]
+    return "search effort: " + "; ".join(parts)
 
 
 def summary_lines(finalists: dict[str, Any] | None) -> list[str]:
@@ -177,6 +214,13 @@ def summary_lines(finalists: dict[str, Any] | None) -> list[str]:
         lines.append(f"  difference, {_label(finalists, 'other')} minus custom CNN: test accuracy "
                      f"{Difference(**acc).describe()}; macro F1 {Difference(**f1).describe()}")
     lines.append(f"verdict: {finalists['verdict']}")
+    if finalists.get("note"):
+        lines.append(f"  note: {finalists['note']}")
+    if finalists.get("test_set"):
+        lines.append(f"  {TestSet(**finalists['test_set']).describe()}")
+    effort = effort_line(finalists["cost"].get("search_by_family"))
+    if effort:
+        lines.append(f"  {effort}")
     cost = finalists["cost"]
     search, repeat = cost["search"], cost["repeat"]
     lines.append(f"cost: search {search['trials']} trials, {search['epochs']} epochs, {search['trial_seconds']:.0f} "

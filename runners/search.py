@@ -63,6 +63,7 @@ def run_search(
         write_options,
     )
     from records.environment import collect_environment
+    from runners.tracking import start_tracking
     from records.run import RunRecord
     from records.redact import display_url
     from records.store import ResultsStore
@@ -108,7 +109,21 @@ def run_search(
     start_ray(options, local_if_gone=resume is not None and not resume.address_given)
     import ray
 
-    max_concurrent = resume.max_concurrent if resume else fit_concurrency(ray.cluster_resources(), options, data)
+    from runners.plan import card_memory, memory_lines, node_memories, place_data, time_lines
+    from runners.tuning import largest_trial
+
+    data, placement = place_data(options, data)  # one decoded copy per node, or streamed (benchmarks.placement)
+    nodes, largest = max(1, len(node_memories())), largest_trial(options, data)
+    card = card_memory(options.gpus_per_trial) if options.gpus_per_trial else None
+    max_concurrent = resume.max_concurrent if resume else fit_concurrency(
+        ray.cluster_resources(), options, data, largest=largest, data_bytes=placement.bytes_per_node, nodes=nodes,
+        card_bytes=card)
+    for line in memory_lines(options, placement, largest, max_concurrent, nodes, card):
+        print(line, flush=True)
+    if options.plan:  # the estimate, with a few timed batches, and nothing trained
+        for line in time_lines(options, data, max_concurrent):
+            print(line, flush=True)
+        return {"plan": True}
     if store is None:  # last of the checks, so that a rejected command leaves no database behind
         store = ResultsStore(options.db)
         store.check_writable()
@@ -136,7 +151,7 @@ def run_search(
             sampler=options.sampler, scheduler=options.scheduler, num_samples=options.num_samples,
             max_concurrent=max_concurrent, epochs=options.epochs, command=options.command, storage_path=path,
             optuna_storage=display_url(options.optuna_storage), objective=options.objective, pick=options.pick,
-            environment=collect_environment(),
+            environment=collect_environment(), **_test_identity(options, space, data, budget.name),
         )
         write_options(options.storage_path, options.name,
                       {"options": options.to_json(), "run_id": run.run_id, "max_concurrent": max_concurrent})
@@ -144,6 +159,8 @@ def run_search(
         store.update_run(run.run_id, status="running", finished_at=None)
         print_resume_state(store, options, run.run_id)
     arm_sigterm_fallback(functools.partial(_end_interrupted, store, run.run_id, options))
+    tracker = start_tracking(options, run)  # MLflow's parent run where --mlflow asks for one (runners.tracking)
+    callbacks = [*(callbacks or []), *tracker.callbacks()]
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
                              patience=recipe_setting(space.patience, budget) or budget.patience, seed=options.seed,
                              steps_per_execution=options.steps_per_execution)
@@ -160,13 +177,36 @@ def run_search(
                                      max_concurrent=max_concurrent, data=data, restore=resume is not None,
                                      search_started=started, callbacks=callbacks) if options.repeats else None
         summary = finish(options, grid, data, store, run, finalists)
+        tracker.finish(summary, store, data)
     except (Interrupted, KeyboardInterrupt):
         mark_ended(store, run.run_id, "interrupted")
+        tracker.end("KILLED")
         raise
     except BaseException:
         mark_ended(store, run.run_id, "failed")
+        tracker.end("FAILED")
         raise
     return summary
+
+
+def _test_identity(options: SearchOptions, space, data, budget: str) -> dict[str, Any]:
+    """The run's columns that say what its test figures mean: the test split's fingerprint and labels, the protocol.
+
+    ``benchmarks.protocol`` explains them; the report pools finalists of two runs only where both match.
+    """
+    from benchmarks.models import family
+    from benchmarks.predictions import encode
+    from benchmarks.protocol import split_fingerprint, test_protocol
+    from benchmarks.resolution import trial_image_size
+
+    native = data.native_size if options.native_resolution else None
+    sizes = {family(b, bool(options.weights)): trial_image_size({"backbone": b}, budget_size=options.image_size,
+                                                                    native=native)
+             for b in space.backbones}
+    protocol = test_protocol(budget=budget, epochs=options.epochs, image_sizes=sizes, weights=options.weights or "none",
+                             train_examples=len(data.train), validation_examples=len(data.validation))
+    return {"test_fingerprint": split_fingerprint(data.test), "test_labels": encode(data.test.labels),
+            "protocol": protocol}
 
 
 def _name_taken(options: SearchOptions) -> UserError:

@@ -167,6 +167,7 @@ class FakeResults:
         status: str = "finished",
         repeats: dict[str, list[tuple[float | None, float | None, float | None]]] | None = None,
         study: bool = True,
+        identity: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Store a run and its trials; the best finished trial gets ``is_best`` and the ``test`` (accuracy, macro F1).
 
@@ -175,6 +176,9 @@ class FakeResults:
 
         ``repeats`` maps a finalist (a trial_id of ``trials``) to its repeats, one (val accuracy, test accuracy,
         macro F1) each: trained after the search with seeds 1, 2, … (see :meth:`repeat_rows`).
+
+        ``identity``: what the run says its test figures mean (``test_fingerprint``, ``protocol``), as a search
+        stores it; without it the run is one from before they were stored, comparable with no other.
         """
         run_name = run_name or run_id
         class_names = class_names or ["cat", "dog", "horse"]
@@ -183,6 +187,7 @@ class FakeResults:
             run_id=run_id, run_name=run_name, dataset=dataset, space=space, budget="smoke", sampler="tpe",
             scheduler="asha", seed=0, num_samples=len(trials), epochs=6, image_size=64,
             class_names=class_names, started_at=started, command=f"transfer-search --dataset {dataset}",
+            **(identity or {}),
         )  # fmt: skip
         rows = [self.trial(run_id, run_name, dataset, spec, space=space) for spec in trials]
         done = [r for r in rows if r["status"] != "failed" and r["val_accuracy"] is not None]
@@ -308,13 +313,22 @@ def populate_rich(fake: FakeResults) -> FakeResults:
     return fake
 
 
+#: Two flowers runs that tested on the same images after the same protocol (a custom-CNN space, then a transfer one).
+FLOWERS_IDENTITY = {
+    "test_fingerprint": "5eed0f10e15a11e5",
+    "protocol": {"budget": "smoke", "epochs": 6, "image_size": {"custom_cnn": 64, "transfer": 64},
+                 "weights": "imagenet", "train_examples": 600, "validation_examples": 120},
+}
+
+
 def populate_finalists(fake: FakeResults) -> FakeResults:
     """Three datasets whose finalists were repeated (or not), with the scores the headline must show.
 
     flowers: flowers-old repeated custom CNN c1 (test 0.80, 0.82, 0.84) and mobilenet_v2 t1 (0.60, 0.61, 0.62);
     the later flowers-new searched backbones only and repeated resnet50 t9 (0.90, 0.91, 0.92; a fourth repeat
-    failed). The headline compares flowers-old/c1 with flowers-new/t9: transfer learning better by 9.0 pp
-    (95% CI 4.8 to 13.2). Macro F1 is test accuracy minus 0.01. 5 search trials, 10 repeats.
+    failed). Both tested on the same images after the same protocol (:data:`FLOWERS_IDENTITY`), so the headline
+    pools them: flowers-old/c1 against flowers-new/t9, transfer learning better by 9.0 pp (95% CI 4.8 to 13.2).
+    Macro F1 is test accuracy minus 0.01. 5 search trials, 10 repeats.
     digits: no repeats (the best-trial comparison). cifar: trained without weights, one repeat per finalist.
     """
     fake.run(
@@ -324,7 +338,7 @@ def populate_finalists(fake: FakeResults) -> FakeResults:
             {"trial_id": "t1", "backbone": "mobilenet_v2", "val_accuracy": 0.85},
             {"trial_id": "c2", "backbone": "custom_cnn", "val_accuracy": 0.70},
         ],
-        run_name="flowers-old", test=(0.85, 0.84),
+        run_name="flowers-old", test=(0.85, 0.84), identity=FLOWERS_IDENTITY,
         repeats={"c1": [(0.79, 0.80, 0.79), (0.80, 0.82, 0.81), (0.81, 0.84, 0.83)],
                  "t1": [(0.84, 0.60, 0.59), (0.85, 0.61, 0.60), (0.86, 0.62, 0.61)]},
     )  # fmt: skip
@@ -334,7 +348,7 @@ def populate_finalists(fake: FakeResults) -> FakeResults:
             {"trial_id": "t9", "backbone": "resnet50", "val_accuracy": 0.93},
             {"trial_id": "t8", "backbone": "efficientnet_b0", "val_accuracy": 0.88},
         ],
-        run_name="flowers-new", space="transfer", test=(0.92, 0.91),
+        run_name="flowers-new", space="transfer", test=(0.92, 0.91), identity=FLOWERS_IDENTITY,
         repeats={"t9": [(0.92, 0.90, 0.89), (0.93, 0.91, 0.90), (0.94, 0.92, 0.91), (None, None, None)]},
     )  # fmt: skip
     fake.run(

@@ -17,9 +17,10 @@ from benchmarks.comparison import FamilyComparison, FinalistScores, compare_fami
 from benchmarks.models import CUSTOM_CNN, FAMILIES, family_label
 from benchmarks.stats import Interval
 from reports.data import ReportData
+from reports.comparable import RepeatSelection, select_repeats
 from reports.formatting import fmt_count, fmt_difference, fmt_interval, fmt_score, fmt_score_diff, formatter, is_missing
 from reports.sections.base import model_cell, plural
-from reports.trials import finished, of_dataset, ranked, repeats, searched
+from reports.trials import finished, of_dataset, ranked, searched
 
 __all__ = [
     "SUMMARY_METRICS",
@@ -49,9 +50,10 @@ LATER_METRICS = frozenset({"flops"})
 #: The costs averaged over a finalist's repeats: the measures that are not scores.
 COST_METRICS = tuple(column for column, _, kind in SUMMARY_METRICS if kind != "score")
 NO_REPEATS = (
-    "{dataset}: no finalists were repeated, so there is no interval: these are the best search trials of each "
-    "family, each evaluated on the test split at most once. Search with --repeats N to retrain each family's "
-    "finalist with N seeds, test every repeat and get a 95% interval."
+    "{dataset}: no finalists were repeated, so there is no verdict: these are the best search trials of each "
+    "family, each evaluated on the test split at most once. The best of a search is optimistic (the maximum over "
+    "trials and epochs, the more so for the family with more trials); repeats give the real answer: search with "
+    "--repeats N to retrain each family's finalist with N seeds, test every repeat and get a 95% interval."
 )
 
 
@@ -118,37 +120,9 @@ def family_difference(comparison: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "family", *metrics]).set_index("dataset")
 
 
-def _usable(trials: pd.DataFrame) -> pd.DataFrame:
-    """Repeats that finished and were tested: the ones a comparison can use."""
-    return trials[(trials["status"] != "failed") & trials["test_accuracy"].notna()]
-
-
-def _run_starts(trials: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
-    """When each run of ``trials`` started: its ``runs`` row, else its first trial."""
-    first = trials.groupby("run_id")["started_at"].min()
-    if len(runs):
-        stored = runs.drop_duplicates("run_id").set_index("run_id")["started_at"]
-        first = stored.reindex(first.index).fillna(first)
-    return first
-
-
 def headline_repeats(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """The tested repeats the headline of ``dataset`` compares; empty where no finalist was repeated.
-
-    They come from the most recent run (by start) with tested repeats; a side (custom CNN, or the other
-    backbones) that run lacks comes from the most recent other run that has it.
-    """
-    pool = _usable(repeats(of_dataset(trials, dataset)))
-    if pool.empty:
-        return pool
-    order = _run_starts(pool, runs).sort_values(ascending=False, kind="mergesort").index
-    custom = pool["backbone"] == CUSTOM_CNN
-    chosen = []
-    for side in (custom, ~custom):
-        runs_with_side = [run for run in order if (pool.loc[side, "run_id"] == run).any()]
-        if runs_with_side:
-            chosen.append(pool[side & (pool["run_id"] == runs_with_side[0])])
-    return pd.concat(chosen).sort_values("id")
+    """The repeats the headline of ``dataset`` shows (:func:`reports.comparable.select_repeats`); empty where none."""
+    return select_repeats(trials, runs, dataset).rows
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -156,12 +130,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def finalist_comparison(rows: pd.DataFrame) -> FamilyComparison:
-    """:func:`benchmarks.comparison.compare_families` of repeats (:func:`headline_repeats`).
+def finalist_comparison(rows: pd.DataFrame, labels=None) -> FamilyComparison:
+    """:func:`benchmarks.comparison.compare_families` of repeats (:func:`headline_repeats`), the one verdict rule.
 
-    A finalist's ``repeat_of`` becomes the label (``run_name/trial_id``) of the search trial it repeats.
+    A finalist's ``repeat_of`` becomes the label (``run_name/trial_id``) of the search trial it repeats; ``labels``
+    are the run's test labels, for the paired bootstrap over test images.
     """
-    return compare_families(_records(rows.assign(repeat_of=rows["finalist"])))
+    return compare_families(_records(rows.assign(repeat_of=rows["finalist"])), labels=labels)
 
 
 def finalist_costs(rows: pd.DataFrame) -> pd.DataFrame:
@@ -209,9 +184,29 @@ def _finalist_cells(finalist: FinalistScores | None) -> tuple[str, str]:
     return model, f"{finalist.test_accuracy.n}{seeds}"
 
 
-def _finalist_headline(dataset: str, repeated: pd.DataFrame) -> Headline:
-    """The summary of a dataset whose finalists were repeated: intervals, their difference and the verdict."""
-    comparison = finalist_comparison(repeated)
+def _effort_cell(search: pd.DataFrame, key: str | None) -> str:
+    """A family's search effort: ``2 trials, 6 epochs, 41 trial-s``."""
+    if key is None:
+        return "—"
+    part = search[search["family"] == key]
+    return (f"{len(part)} trials, {int(part['epochs'].fillna(0).sum())} epochs, "
+            f"{part['wall_seconds'].fillna(0).sum():.0f} trial-s")
+
+
+def _effort_row(search: pd.DataFrame, custom: str | None, other: str | None) -> list[str]:
+    """The summary row of each family's search effort: equal trials by design, so the verdict is about merit."""
+    return ["", "Search effort", _effort_cell(search, custom), _effort_cell(search, other), ""]
+
+
+def _finalist_headline(dataset: str, selection: RepeatSelection, trials: pd.DataFrame) -> Headline:
+    """The summary of a dataset whose finalists were repeated: intervals, their difference and the verdict.
+
+    Where the two sides come from runs that cannot be pooled (:mod:`reports.comparable`), each side's figures are
+    shown and there is no difference and no verdict: the sentence says why.
+    """
+    repeated = selection.rows
+    comparison = finalist_comparison(repeated, selection.labels)
+    differences = comparison.difference if selection.comparable else {}
     costs = finalist_costs(repeated)
     custom, other = comparison.custom, comparison.other
     (custom_model, custom_n), (other_model, other_n) = _finalist_cells(custom), _finalist_cells(other)
@@ -222,7 +217,7 @@ def _finalist_headline(dataset: str, repeated: pd.DataFrame) -> Headline:
     for column, label, kind in SUMMARY_METRICS:
         mine, theirs = _finalist_value(custom, costs, column), _finalist_value(other, costs, column)
         if column in COMPARED_METRICS:
-            difference = fmt_difference(comparison.difference.get(column))
+            difference = fmt_difference(differences.get(column))
             rows.append(["", f"{label}*", fmt_interval(mine), fmt_interval(theirs), difference])
         else:
             if _never_counted(column, mine, theirs):
@@ -230,13 +225,23 @@ def _finalist_headline(dataset: str, repeated: pd.DataFrame) -> Headline:
             gap = None if is_missing(mine) or is_missing(theirs) else theirs - mine
             show = formatter(kind)
             rows.append(["", f"{label} (mean)", show(mine), show(theirs), formatter(f"{kind}_diff")(gap)])
-    sentences = [f"{dataset}: {comparison.verdict}."]
-    if repeated["run_id"].nunique() > 1:
-        runs = ", ".join(dict.fromkeys(repeated["run_name"]))
-        sentences.append(
-            f"{dataset}: the two finalists come from different runs ({runs}): the latest run with repeats "
-            "repeated one side only, so the other side is the latest run that repeated it."
-        )
+    search = searched(trials[trials["run_id"].isin(repeated["run_id"].unique())])
+    rows.append(_effort_row(search, "custom_cnn", None if other is None else other.family))
+    if not selection.comparable:
+        latest, earlier = selection.runs
+        sentences = [f"{dataset}: no verdict: the latest run with repeats ({latest}) repeated one side only, and the "
+                     f"latest run that repeated the other ({earlier}) is not comparable with it: "
+                     f"{'; '.join(selection.reasons)}. Run both families in one search (the default space does) "
+                     "for a verdict."]
+    else:
+        sentences = [f"{dataset}: {comparison.verdict}."]
+        if len(selection.runs) > 1:
+            sentences.append(f"{dataset}: the finalists come from two comparable runs ({', '.join(selection.runs)}): "
+                             "the same test images after the same protocol, so their repeats are pooled.")
+        if comparison.test_set is not None:
+            sentences.append(f"{dataset}: {comparison.test_set.describe()}.")
+        if comparison.note:
+            sentences.append(f"{dataset}: {comparison.note}.")
     counts = tuple(f.test_accuracy.n for f in (custom, other) if f is not None)
     return Headline(rows, None if other is None else other.family, sentences, counts)
 
@@ -251,10 +256,11 @@ def _verdict(dataset: str, cnn: pd.Series, other: pd.Series | None, diff: pd.Ser
         if not is_missing(diff["test_accuracy"]):
             test = f"; on the test split, {name} minus {cnn_name} is {fmt_score_diff(diff['test_accuracy'])}"
         gap = fmt_score_diff(abs(delta)).lstrip("+")
+        optimistic = "(best of the search, optimistic)"
         if delta > 0:
-            return f"{dataset}: {name} beats the {cnn_name} by {gap} validation accuracy{test}."
+            return f"{dataset}: {name} leads the {cnn_name} on validation by {gap} {optimistic}{test}."
         if delta < 0:
-            return f"{dataset}: the {cnn_name} beats {name} by {gap} validation accuracy{test}."
+            return f"{dataset}: the {cnn_name} leads {name} on validation by {gap} {optimistic}{test}."
         return f"{dataset}: the {cnn_name} and {name} tie on validation accuracy ({fmt_score(cnn['val_accuracy'])})."
     if other is not None or cnn["present"]:
         only, missing = (family_label(other.name[1]), cnn_name) if other is not None else (cnn_name, "backbone")
@@ -293,6 +299,7 @@ def _best_trial_headline(
         if _never_counted(column, cnn[column], theirs):
             continue
         rows.append(["", label + star, show(cnn[column]), show(theirs), formatter(f"{kind}_diff")(diff[column])])
+    rows.append(_effort_row(searched(of_dataset(trials, dataset)), CUSTOM_CNN, other_key))
     sentences = [
         NO_REPEATS.format(dataset=dataset),
         _verdict(dataset, cnn, other, diff, trials),
@@ -306,9 +313,9 @@ def headlines(data: ReportData) -> list[Headline]:
     difference = family_difference(comparison)
     found = []
     for dataset in data.datasets:
-        repeated = headline_repeats(data.trials, data.runs, dataset)
-        if repeated.empty:
+        selection = select_repeats(data.trials, data.runs, dataset)
+        if selection.rows.empty:
             found.append(_best_trial_headline(dataset, comparison, difference, data.trials))
         else:
-            found.append(_finalist_headline(dataset, repeated))
+            found.append(_finalist_headline(dataset, selection, data.trials))
     return found

@@ -67,8 +67,9 @@ def build(context: Context) -> Section:
         Paragraph(
             "fANOVA importance (Optuna) of each hyperparameter for validation accuracy (best epoch), computed over the "
             "completed trials of each family in the runs' own Optuna studies, with the distributions their spaces "
-            f"declared (trials stopped early are pruned in the study and left out, as Optuna does; at least "
-            f"{MIN_TRIALS} needed). Importances of a group sum to 1."
+            f"declared, from {MIN_TRIALS} completed trials up. It sees only the trials that finished: those the "
+            "scheduler stopped early are pruned in the study and left out, as Optuna does, so a hyperparameter that "
+            "mostly made trials stop early looks less important than it is. Importances of a group sum to 1."
         )
     )
     computed = [r for r in results if r.importances]

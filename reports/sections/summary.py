@@ -30,9 +30,14 @@ PLOTS = ("family-comparison",)
 FINALISTS_FOOTNOTE = (
     "* How to read it: each family's finalist, its best search trial by validation accuracy (never by test "
     "accuracy), was trained again with {seeds} different seeds and every repeat was tested. A test figure is the "
-    "mean over the repeats with its 95% Student-t interval (n = tested repeats); Difference is {other} minus "
-    "custom CNN with Welch's 95% interval. A difference whose interval spans 0 is no clear difference; with a "
-    "single repeat on a side there is no interval. Validation accuracy, parameters and time are means over the repeats."
+    "mean over the repeats with its 95% Student-t interval (n = tested repeats; a repeat that failed is neither "
+    "tested nor counted). Difference is {other} minus custom CNN: for test accuracy a paired bootstrap over the "
+    "test images and the repeats where every repeat's predictions were stored (it covers the test set's own "
+    "sampling error), else Welch's 95% interval over the repeats. A difference whose interval spans 0 is no clear "
+    "difference; a single repeat on a side, or repeats with no spread, give no interval. Only runs tested on the "
+    "same images after the same protocol are compared. Each family gets half of a search's trials and early "
+    "stopping compares trials of one family only (Search effort). Validation accuracy, parameters and time are "
+    "means over the repeats."
 )
 REPEATED_INTRO = (
     "each family's finalist (its best search trial by validation accuracy) trained again with several seeds and "

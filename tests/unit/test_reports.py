@@ -158,17 +158,19 @@ def test_repeats_are_read_with_their_role_seed_and_finalist(finalists):
     assert cifar == {"a": "custom_cnn", "b": "scratch", "a-s1": "custom_cnn", "b-s1": "scratch"}
 
 
-def test_the_headline_takes_each_side_from_the_latest_run_that_repeated_it(finalists):
+def test_the_headline_pools_two_comparable_runs_that_each_repeated_one_side(finalists):
     data = finalists.data
     rows = tables.headline_repeats(data.trials, data.runs, "flowers")
-    # flowers-new (later) repeated only a backbone; the custom CNN's repeats come from flowers-old, whose
-    # mobilenet_v2 repeats are not used; the failed fourth repeat of t9 has no test figure.
+    # flowers-new (later) repeated only a backbone; the custom CNN's repeats come from flowers-old, which tested on
+    # the same images after the same protocol; its mobilenet_v2 repeats are not used; the failed fourth repeat of t9
+    # is shown but never counted.
     assert rows["label"].tolist() == [
         "flowers-old/c1-s1", "flowers-old/c1-s2", "flowers-old/c1-s3",
-        "flowers-new/t9-s1", "flowers-new/t9-s2", "flowers-new/t9-s3",
+        "flowers-new/t9-s1", "flowers-new/t9-s2", "flowers-new/t9-s3", "flowers-new/t9-s4",
     ]  # fmt: skip
     comparison = tables.finalist_comparison(rows)
     assert (comparison.custom.repeat_of, comparison.other.repeat_of) == ("flowers-old/c1", "flowers-new/t9")
+    assert comparison.other.test_accuracy.n == 3 and comparison.other.failed == 1
     expected = mean_interval([0.80, 0.82, 0.84])
     assert comparison.custom.test_accuracy.mean == pytest.approx(0.82)
     assert (comparison.custom.test_accuracy.low, comparison.custom.test_accuracy.high) == pytest.approx(
@@ -177,10 +179,38 @@ def test_the_headline_takes_each_side_from_the_latest_run_that_repeated_it(final
     difference = welch_difference([0.90, 0.91, 0.92], [0.80, 0.82, 0.84])
     assert comparison.difference["test_accuracy"].low == pytest.approx(difference.low)
     assert comparison.verdict == (
-        "transfer learning (resnet50) is better by 9.0 pp in test accuracy (95% CI 4.8 to 13.2)"
+        "transfer learning (resnet50) is better by 9.0 pp in test accuracy (95% CI 4.8 to 13.2); "
+        "1 of 7 repeats failed and are not counted"
     )
     assert tables.finalist_costs(rows).loc["flowers-new/t9", "params"] == 23_788_163
     assert tables.headline_repeats(data.trials, data.runs, "digits").empty
+    assert "the finalists come from two comparable runs (flowers-new, flowers-old)" in finalists.markdown
+
+
+def test_two_runs_with_different_seeds_give_no_pooled_verdict_and_say_why(fake_results, tmp_path, capsys):
+    from fake_results import FLOWERS_IDENTITY
+
+    from reports.build import main
+
+    other_seed = {**FLOWERS_IDENTITY, "test_fingerprint": "0therseed0000000"}
+    fake_results.run("p-a", "pets", [{"trial_id": "c1", "backbone": "custom_cnn", "val_accuracy": 0.8}],
+                     run_name="pets-seed0", identity=FLOWERS_IDENTITY,
+                     repeats={"c1": [(0.8, 0.80, 0.79), (0.8, 0.82, 0.81)]})
+    protocol = {**FLOWERS_IDENTITY["protocol"], "epochs": 10}
+    fake_results.run("p-b", "pets", [{"trial_id": "t1", "backbone": "resnet50", "val_accuracy": 0.9}],
+                     run_name="pets-seed1", space="transfer", identity={**other_seed, "protocol": protocol},
+                     repeats={"t1": [(0.9, 0.90, 0.89), (0.9, 0.92, 0.91)]})
+    assert main(["--results", str(fake_results.path.parent), "--out", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "leaderboard.md").read_text()
+    page = (tmp_path / "report" / "index.html").read_text()
+    reason = ("pets: no verdict: the latest run with repeats (pets-seed1) repeated one side only, and the latest run "
+              "that repeated the other (pets-seed0) is not comparable with it: different test images (another seed, "
+              "cap or split fraction); epochs 10 against 6.")
+    assert reason in markdown and reason in page
+    assert "better by" not in markdown.split("pets: no verdict")[0].split("\n")[-1]
+    assert "is better by" not in "".join(line for line in markdown.splitlines() if line.startswith("pets:"))
+    # each side's figures are still shown, side by side, with no difference
+    assert "|  | Test accuracy\\* | 81.00% (95% CI" in markdown and "| 91.00% (95% CI" in markdown
 
 
 def test_the_headline_shows_both_families_intervals_the_difference_and_the_verdict(finalists):
@@ -198,31 +228,34 @@ def test_the_headline_shows_both_families_intervals_the_difference_and_the_verdi
     cells = "".join(f'<td class="num">{cell}</td>' for cell in accuracy)
     assert f'<td class="text-cell">Test accuracy*</td>{cells}' in page
     assert "".join(f'<td class="num">{cell}</td>' for cell in f1) in page
-    verdict = "flowers: transfer learning (resnet50) is better by 9.0 pp in test accuracy (95% CI 4.8 to 13.2)."
+    verdict = ("flowers: transfer learning (resnet50) is better by 9.0 pp in test accuracy (95% CI 4.8 to 13.2); "
+               "1 of 7 repeats failed and are not counted.")
     assert verdict in markdown and f"<p>{verdict}</p>" in page
     # one repeat per side: a mean, no interval, and a verdict that says so
     assert "|  | Test accuracy\\* | 48.00% (1 repeat, no interval) | 39.00% (1 repeat, no interval) | " \
            "-9.00 pp (no interval: a side has 1 repeat) |" in markdown  # fmt: skip
     single = ("cifar: no clear difference at this budget: backbone from scratch (mobilenet_v2) minus the custom CNN "
-              "is -9.0 pp in test accuracy, but one side has a single repeat, so there is no interval.")  # fmt: skip
+              "is -9.0 pp in test accuracy, but there is no interval (a side has 1 repeat).")  # fmt: skip
     assert single.replace("_", "\\_") in markdown and single in page
     assert "cifar-scratch/b (mobilenet\\_v2, backbone from scratch)" in markdown
     for text in (markdown, page):  # how to read it
         assert "trained again with 1 to 3 different seeds and every repeat was tested" in text
         assert "95% Student-t interval" in text
-        assert "95% interval. A difference whose interval spans 0 is no clear difference" in text
+        assert "A difference whose interval spans 0 is no clear difference" in text
 
 
-def test_without_repeats_the_headline_compares_best_trials_and_says_there_is_no_interval(finalists, rich_report):
-    sentence = "digits: no finalists were repeated, so there is no interval"
+def test_without_repeats_the_headline_compares_best_trials_and_says_there_is_no_verdict(finalists, rich_report):
+    sentence = "digits: no finalists were repeated, so there is no verdict"
     assert sentence in finalists.markdown and sentence in finalists.page
-    assert "Search with --repeats N to retrain each family's finalist with N seeds" in finalists.markdown
+    assert "search with --repeats N to retrain each family's finalist with N seeds" in finalists.markdown
     assert "| digits | Best trial (by validation accuracy) | digits-search/d1 (custom\\_cnn) |" in finalists.markdown
     assert "* For datasets without repeats, only the best trial of each run" in finalists.markdown
     rich = (rich_report.out / "leaderboard.md").read_text()
     assert "**Best custom CNN and best transfer learning model per dataset**" in rich
-    assert "beans: no finalists were repeated, so there is no interval" in rich
-    assert "digits: no finalists were repeated, so there is no interval" in rich
+    assert "beans: no finalists were repeated, so there is no verdict" in rich
+    assert "digits: no finalists were repeated, so there is no verdict" in rich
+    assert "(best of the search, optimistic)" in rich and " beats " not in rich
+    assert "repeats give the real answer" in rich
     assert "Student-t" not in rich and "### Finalists" not in rich
 
 
