@@ -129,10 +129,11 @@ def _answers(address: str, timeout_s: float = 5.0) -> bool | None:
         return False
 
 
-def fit_concurrency(resources: dict[str, float], options: SearchOptions, data=None) -> int:
+def fit_concurrency(resources: dict[str, float], options: SearchOptions, data=None, **memory) -> int:
     """How many trials run at once: --max-concurrent, else as many as the cluster's CPUs and GPUs hold
     (fractional GPUs: 1 GPU at 0.25 per trial holds 4); then no more than its memory holds (:func:`fit_memory`;
-    ``data``, the loaded dataset, gives the classes and the custom CNN's own image size)."""
+    ``data``, the loaded dataset, gives the classes and the custom CNN's own image size; ``memory``, the rest of
+    :func:`fit_memory`'s keywords)."""
     cpus = resources.get("CPU", 0)
     if options.cpus_per_trial > cpus:
         # Ray would wait forever for a node that can hold one trial.
@@ -142,45 +143,77 @@ def fit_concurrency(resources: dict[str, float], options: SearchOptions, data=No
         raise UserError(f"--gpus-per-trial {options.gpus_per_trial:g} but the Ray cluster has "
                         f"{resources.get('GPU', 0):g} GPUs; lower it or use --gpus-per-trial 0")
     if options.max_concurrent:
-        return fit_memory(resources, options, min(options.max_concurrent, options.num_samples), data)
+        return fit_memory(resources, options, min(options.max_concurrent, options.num_samples), data, **memory)
     fit = int(cpus // options.cpus_per_trial)
     if options.gpus_per_trial:
         # A small tolerance: 1 / 0.1 is 9.999... in floating point.
         # At least 1: both counts were checked above to hold one trial.
         fit = min(fit, int(resources.get("GPU", 0) / options.gpus_per_trial + 1e-9))
-    return fit_memory(resources, options, max(1, min(fit, options.num_samples)), data)
+    return fit_memory(resources, options, max(1, min(fit, options.num_samples)), data, **memory)
 
 
 def fit_memory(resources: dict[str, float], options: SearchOptions, concurrency: int, data=None,
-               largest: tuple[Any, str] | None = None) -> int:
+               largest: tuple[Any, str] | None = None, *, data_bytes: int = 0, nodes: int = 1,
+               card_bytes: int | None = None) -> int:
     """``concurrency``, or fewer where Ray's memory holds fewer trials at a time (said in one line); a one-line
-    error where it holds not even one.
+    error where it holds not even one, or where a GPU trial's share of a card cannot hold it.
 
     What a trial needs is an estimate (``benchmarks.memory``: its model's layer outputs x batch x 4 bytes x 1.5,
-    its weights x 4 bytes x 4, and TensorFlow's own), made for the largest trial the space can sample
-    (:func:`largest_trial`: each backbone at its largest batch size and image size), against Ray's ``memory``
-    resource, the cluster's total as for the CPUs. Trials on GPUs are not checked: their activations live in the
-    GPU's memory, which Ray does not report. ``largest``: the estimate and what it is of, when already known.
+    its weights x 4 bytes x 4, its input batches and TensorFlow's own), made for the largest trial the space can
+    sample (:func:`largest_trial`: each backbone at its largest batch size and image size), against Ray's
+    ``memory`` resource, the cluster's total as for the CPUs, less ``data_bytes`` (the decoded data one node
+    holds, ``benchmarks.placement``) on each of the ``nodes``. A GPU trial's tensors live on its card: the host
+    counts its runtime and input only, and its card memory (``benchmarks.memory.gpu_bytes``) is checked against
+    its share of ``card_bytes`` (a card's memory as ``nvidia-smi`` reports it; None: not checked). A share too
+    small is an error that names the share that fits, not fewer trials at a time: Ray packs fractional GPU
+    trials onto one card until its share is spent, so fewer at a time would still put them on one card.
+    ``largest``: the estimate and what it is of, when already known.
     """
-    from benchmarks.memory import gib
+    from benchmarks.memory import gib, host_bytes
 
     memory = resources.get("memory", 0)
-    if not memory or options.gpus_per_trial:
+    on_gpu = bool(options.gpus_per_trial)
+    if not memory and not (on_gpu and card_bytes):
         return concurrency
     largest = largest or largest_trial(options, data)
     if largest is None:
         return concurrency
     estimate, what = largest
-    if estimate.total > memory:
-        raise UserError(f"one trial ({what}) needs an estimated {estimate.describe()} of memory, more than the "
-                        f"{gib(memory)} the Ray cluster has; lower --image-size (now {options.image_size}) or the "
-                        "space's batch sizes, or run on nodes with more memory")
-    fits = int(memory // estimate.total)
+    if on_gpu and card_bytes:
+        _check_card(estimate, what, options, card_bytes)
+    if not memory:
+        return concurrency
+    trial = host_bytes(estimate, on_gpu)
+    free = memory - nodes * data_bytes
+    data = f" once the decoded data's {gib(data_bytes)} on each node is counted" if data_bytes else ""
+    if trial > free:
+        raise UserError(f"one trial ({what}) needs an estimated {estimate.describe() if not on_gpu else gib(trial)} "
+                        f"of memory, more than the {gib(max(free, 0))} the Ray cluster has{data}; lower --image-size "
+                        f"(now {options.image_size}) or the space's batch sizes"
+                        f"{', or stream the data (a lower --data-share)' if data_bytes else ''}, "
+                        "or run on nodes with more memory")
+    fits = int(free // trial)
     if fits < concurrency:
-        print(f"ray: {gib(memory)} of memory holds {fits} trial{'' if fits == 1 else 's'} at a time, not "
-              f"{concurrency}: the largest ({what}) needs about {gib(estimate.total)} (estimated)", flush=True)
+        print(f"ray: {gib(memory)} of memory holds {fits} trial{'' if fits == 1 else 's'} at a time{data}, not "
+              f"{concurrency}: the largest ({what}) needs about {gib(trial)} (estimated)", flush=True)
         return fits
     return concurrency
+
+
+def _check_card(estimate, what: str, options: SearchOptions, card_bytes: int) -> None:
+    """A one-line error where a GPU trial's estimated card memory exceeds its share of a card (see :func:`fit_memory`)."""
+    from benchmarks.memory import gib, gpu_bytes
+
+    need = gpu_bytes(estimate)
+    if need > card_bytes:
+        raise UserError(f"one trial ({what}) needs an estimated {gib(need)} of GPU memory, more than a card's "
+                        f"{gib(card_bytes)}; lower --image-size (now {options.image_size}) or the space's batch sizes")
+    share = min(options.gpus_per_trial, 1.0)
+    if need > share * card_bytes:
+        per_card = int(card_bytes // need)
+        raise UserError(f"one trial ({what}) needs an estimated {gib(need)} of GPU memory, more than its "
+                        f"{share:g} of a {gib(card_bytes)} card; use --gpus-per-trial {1 / per_card:.3g} "
+                        f"({per_card} trial{'' if per_card == 1 else 's'} a card)")
 
 
 def largest_trial(options: SearchOptions, data=None) -> tuple[Any, str] | None:
