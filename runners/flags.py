@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="validation share carved where a dataset has no validation split (default 0.15, or a reference recipe's)")
     data.add_argument("--test-fraction", type=float,
                       help="test share carved from class-per-folder datasets (default 0.15, or a reference recipe's)")
+    data.add_argument("--data-share", type=float, default=0.5, metavar="FRACTION",
+                      help="the share of a node's memory the decoded images may take: within it each node holds one "
+                      "copy, shared by its trials; beyond it trials stream them from the source each epoch (0: always)")
 
     search = p.add_argument_group("search")
     search.add_argument("--space", default="default",
@@ -113,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "comma-separated list (default: savedmodel,tflite; none on the smoke budget)")
     out.add_argument("--verbose", action="store_true", help="show the trials' own logs and Ray's")
 
+    p.add_argument("--plan", action="store_true",
+                   help="print the estimate and exit: trials, memory per trial and per node, where the data lives, "
+                   "and trial-hours and wall time from a few timed batches of each family's largest configuration")
     p.add_argument("--list-datasets", action="store_true", help="list the built-in dataset names and exit")
     p.add_argument("--list-spaces", action="store_true", help="list the search spaces and exit")
     return p

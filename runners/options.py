@@ -68,6 +68,8 @@ class SearchOptions:
     objective: str = "accuracy"  # or accuracy,latency|params|flops: a two-objective search (runners.objectives)
     pick: str = "accuracy"  # how a two-objective search picks its best trial from the Pareto front
     scheduler_asked: str = ""  # --scheduler as given, where the objective overrode it (the search says so)
+    data_share: float = 0.5  # the share of a node's memory the decoded data may take, else streamed (--data-share)
+    plan: bool = False  # --plan: print the estimate (a few timed batches) and exit
     register: tuple[str, ...] = ()  # the user's modules of registrations, imported in the driver and every trial
 
     def to_json(self) -> dict[str, Any]:
@@ -172,6 +174,9 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         raise UserError(f"--steps-per-execution must be at least 1, got {args.steps_per_execution}")
     if args.max_failures < 0:
         raise UserError(f"--max-failures must be at least 0, got {args.max_failures}")
+    data_share = getattr(args, "data_share", 0.5)
+    if not 0 <= data_share <= 1:
+        raise UserError(f"--data-share must be between 0 and 1, got {data_share:g}")
     if not 0 <= args.seed < 2**32:
         raise UserError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
     gpu_settings(args.gpus_per_trial, args.precision)  # validates the combination
@@ -238,6 +243,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         objective=objective,
         pick=pick,
         scheduler_asked=args.scheduler if cost_of(objective) else "",
+        data_share=data_share,
+        plan=bool(getattr(args, "plan", False)),
         register=register,
     )
 
