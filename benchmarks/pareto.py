@@ -40,6 +40,9 @@ def pareto_front(values: Sequence[Sequence[float | None]], directions: Sequence[
 
     ``directions`` holds ``"max"``/``"min"`` per objective. Points with a missing or non-finite value are never
     on the front; equal points are all on it.
+
+    >>> pareto_front([(0.9, 30.0), (0.8, 10.0), (0.7, 20.0), (0.6, None)], ["max", "min"])
+    [0, 1]
     """
     if any(d not in ("max", "min") for d in directions):
         raise ValueError(f"directions must be 'max' or 'min', got {list(directions)}")
@@ -65,6 +68,9 @@ def knee_index(values: Sequence[Sequence[float]], directions: Sequence[str]) -> 
     The extremes are the best point of the first objective and the best of the second, with both objectives
     normalised to [0, 1] over the front. None where there is no knee: fewer than three points, or none off that
     line. Ties go to the point better in the first objective.
+
+    >>> knee_index([(0.95, 100.0), (0.90, 10.0), (0.60, 5.0)], ["max", "min"])
+    1
     """
     if len(directions) != 2:
         raise ValueError("the knee is defined for two objectives")

@@ -338,7 +338,12 @@ def load_image_folder(
     if "test" not in given:
         train, given["test"] = carve(train, test_fraction, seed, "test")
     if "validation" not in given:
-        train, given["validation"] = carve(train, validation_fraction / (1 - test_fraction), seed, "validation")
+        # --val-fraction is a share of all the images, whether the test split was carved or given as a folder.
+        share = validation_fraction * (len(train) + len(given["test"])) / max(len(train), 1)
+        if share >= 1:
+            raise UserError(f"--val-fraction {validation_fraction:g} of all {len(train) + len(given['test'])} images "
+                            f"needs more than the {len(train)} train images; lower it or add a validation folder")
+        train, given["validation"] = carve(train, share, seed, "validation")
 
     data = PreparedDataset(name, tuple(class_names), train, given["validation"], given["test"])
     data.check()
