@@ -187,4 +187,11 @@ def time_lines(options: SearchOptions, data: PreparedDataset, concurrency: int) 
     trials = options.num_samples + options.repeats * finalists
     return [f"plan: timed {TIMED_BATCHES} batches of each family's largest configuration: {'; '.join(parts)}",
             f"plan: at most {trial_hours:.2f} trial-hours ({trials} trials, each to its last epoch at its family's "
-            f"slowest pace), about {wall:.2f} h of wall time at {concurrency} at a time"]
+            f"slowest pace), about {_duration(wall * 3600)} of wall time at {concurrency} at a time"]
+
+
+def _duration(seconds: float) -> str:
+    """``'45 s'``, ``'12 min'`` or ``'3.4 h'``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
