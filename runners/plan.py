@@ -72,6 +72,8 @@ def card_memory(gpus_per_trial: float, timeout_s: float = 120) -> int | None:
     holding the trial's share of a GPU; None where no answer comes (no ``nvidia-smi``, or no GPU free in time)."""
     import ray
 
+    if ray.cluster_resources().get("GPU", 0) < min(gpus_per_trial, 1.0):
+        return None  # no card to ask (the GPU check of runners.tuning.fit_concurrency says so)
     task = ray.remote(num_cpus=0, num_gpus=min(gpus_per_trial, 1.0))(_query_cards)
     try:
         cards = ray.get(task.remote(), timeout=timeout_s)
