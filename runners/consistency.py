@@ -63,13 +63,19 @@ def check_complete(grid, expected: int) -> None:
 
 
 def saved_statuses(grid) -> list[str] | None:
-    """Each trial's status in the experiment state Ray saved last (None where it cannot be read)."""
+    """Each trial's status in the experiment state Ray saved last (None where it cannot be read).
+
+    A trial a pausing scheduler (HyperBand) left PAUSED after its last epoch's report (``final``) has ended: it
+    reads TERMINATED. Ray saves a Ctrl-C'd search's unfinished trials as they were, never as PAUSED and final.
+    """
     from ray.tune import ExperimentAnalysis
 
     try:
-        return [trial.status for trial in ExperimentAnalysis(grid.experiment_path, storage_filesystem=grid.filesystem).trials]
+        trials = ExperimentAnalysis(grid.experiment_path, storage_filesystem=grid.filesystem).trials
     except Exception:
         return None
+    return ["TERMINATED" if trial.status == "PAUSED" and (trial.last_result or {}).get("final") else trial.status
+            for trial in trials]
 
 
 def forget_unknown_trials(grid, store, run_id: str, *, repeats: bool) -> None:

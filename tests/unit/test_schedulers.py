@@ -142,3 +142,18 @@ def test_a_registered_scheduler_is_offered_built_per_family_and_worded(monkeypat
     (inner,) = scheduler.families.values()
     assert inner._reduction_factor == 4 and inner._brackets[0]._rungs[-1][0] == 2
     assert get_scheduler("asha4").stopped == "stopped early by ASHA by quarters"
+
+
+def test_a_trial_hyperband_left_paused_after_its_last_epoch_has_ended(monkeypatch):
+    """HyperBand may leave a trial PAUSED at the end after its last epoch; the search is complete, not interrupted."""
+    from types import SimpleNamespace
+
+    import ray.tune
+
+    from runners.consistency import saved_statuses
+
+    trials = [SimpleNamespace(status="PAUSED", last_result={"final": True, METRIC: 0.8}),
+              SimpleNamespace(status="PAUSED", last_result={"final": False, METRIC: 0.5}),
+              SimpleNamespace(status="RUNNING", last_result={})]
+    monkeypatch.setattr(ray.tune, "ExperimentAnalysis", lambda path, storage_filesystem=None: SimpleNamespace(trials=trials))
+    assert saved_statuses(SimpleNamespace(experiment_path="x", filesystem=None)) == ["TERMINATED", "PAUSED", "RUNNING"]
