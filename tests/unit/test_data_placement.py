@@ -162,3 +162,12 @@ def test_a_tfds_split_travels_as_record_ids_and_the_trial_reads_its_images(decod
     direct = {e["tfds_id"]: e["image"] for e in ds.take(2000).as_numpy_iterator() if e["tfds_id"] in wanted}
     for row, item in enumerate(data.test.items[:5]):
         np.testing.assert_array_equal(images[row], direct[item])
+
+
+def test_data_share_outside_0_to_1_is_a_one_line_error():
+    from runners.flags import build_parser
+    from runners.options import options_from_args
+
+    with pytest.raises(UserError, match=r"^--data-share must be between 0 and 1, got 1\.5$"):
+        options_from_args(build_parser().parse_args(["--data-share", "1.5"]))
+    assert options_from_args(build_parser().parse_args(["--data-share", "0", "--plan"])).plan
