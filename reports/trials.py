@@ -67,7 +67,7 @@ def of_dataset(trials: pd.DataFrame, dataset: str | None) -> pd.DataFrame:
 
 
 def trial_table(trials: pd.DataFrame, *leading: str) -> pd.DataFrame:
-    """``leading`` columns then :data:`TRIAL_COLUMNS`, FLOPs as numbers; a column the database predates is empty."""
+    """``leading`` columns then :data:`TRIAL_COLUMNS`, FLOPs as numbers."""
     frame = trials.reindex(columns=[*leading, *TRIAL_COLUMNS])
     frame["flops"] = pd.to_numeric(frame["flops"], errors="coerce")
     return frame

@@ -215,7 +215,7 @@ def trial_columns(frame: pd.DataFrame, *, with_run: bool, leading: Sequence[Colu
         Column("epochs", "Epochs", "int"),
         Column("params", "Params", "params"),
     ]
-    if "flops" in frame and frame["flops"].notna().any():  # per image; a database before every trial counted has none
+    if frame["flops"].notna().any():  # per image; none where no trial counted them
         columns.append(Column("flops", "FLOPs", "params"))
     columns.append(Column("wall_seconds", "Time", "seconds"))
     for name in HYPERPARAMETER_COLUMNS:

@@ -53,7 +53,7 @@ def pareto_trials(trials: pd.DataFrame, dataset: str) -> pd.DataFrame:
     own = of_dataset(trials, dataset)
     frame = finished(own[own["role"] != "repeat"]).copy()
     for column in ("latency_ms", "flops", "params"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else float("nan")
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     finalists = set(repeats(own)["finalist"].dropna())
     frame["is_finalist"] = frame["label"].isin(finalists)
     frame["size_mb"] = frame["params"] * 4 / 2**20
@@ -111,8 +111,6 @@ def searched_costs(runs: pd.DataFrame, dataset: str) -> list[str]:
     Example:
         A run of ``--objective accuracy,flops`` on digits gives ``["flops"]``; runs of accuracy alone give ``[]``.
     """
-    if "objective" not in runs or "dataset" not in runs:
-        return []
     objectives = runs.loc[runs["dataset"] == dataset, "objective"].dropna().astype(str)
     names = [text.split(",", 1)[1] for text in objectives if "," in text]
     return list(dict.fromkeys(COSTS[name].column for name in names if name in COSTS))
@@ -136,7 +134,7 @@ def build(context: Context) -> Section | None:
     no trial measured its latency."""
     dataset = context.dataset
     own = of_dataset(context.data.trials, dataset)
-    latency = "latency_ms" in own and pd.to_numeric(own["latency_ms"], errors="coerce").notna().any()
+    latency = pd.to_numeric(own["latency_ms"], errors="coerce").notna().any()
     if not latency and not two_objective(context.data.runs, dataset):
         return None
     frame = pareto_trials(context.data.trials, dataset)
