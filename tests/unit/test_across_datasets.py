@@ -3,14 +3,11 @@ Friedman and Nemenyi's critical difference, and the expected best accuracy after
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import pandas as pd
 import pytest
 
-import benchmarks.across_datasets
-import benchmarks.expected_max
 from benchmarks.across_datasets import (
     average_ranks, friedman, friedman_needs, latest_comparisons, outcome, sign_test, suite_sentence,
 )
@@ -20,11 +17,6 @@ from benchmarks.expected_max import budget_curve, expected_max, expected_max_ban
 #: d1 3,1,2; d2 3,1.5,1.5; d3 3,2,1; d4 1,2,3; d5 3,1,2 -> averages 2.6, 1.5, 1.9.
 FIVE = pd.DataFrame({"custom_cnn": [0.80, 0.70, 0.60, 0.90, 0.50], "mobilenet_v2": [0.90, 0.75, 0.65, 0.85, 0.60],
                      "resnet50": [0.85, 0.75, 0.70, 0.80, 0.55]}, index=["d1", "d2", "d3", "d4", "d5"])
-
-
-def test_the_statistics_modules_doctests_pass():
-    for module in (benchmarks.across_datasets, benchmarks.expected_max):
-        assert doctest.testmod(module).failed == 0
 
 
 def test_an_outcome_is_the_stored_one_else_read_from_the_interval_of_the_difference():

@@ -32,7 +32,7 @@ def test_full_report_files_and_contents(rich_report):
     assert images and images == re.findall(r'<img src="([^"]+)"', page)
     for src in images:
         assert src.startswith("plots/") and (out / src).stat().st_size > 5000, src
-    assert len(images) == 13  # 1 summary + 6 per dataset
+    assert len(images) == 12  # 1 summary, 1 expected best accuracy against budget, 5 per dataset
     for text in ("Custom CNN vs transfer learning", "Backbones across datasets", "Runs covered", "Reference recipes"):
         assert text in markdown and text in page
     # the numbers come from the database: the side-by-side summary of beans
