@@ -135,12 +135,12 @@ def critical_difference_plot(result: Friedman, by: str, path: str | os.PathLike)
     """The critical-difference diagram of ``result`` (scikit-posthocs), with its CD marked, saved to ``path``."""
     import scikit_posthocs
 
-    plots.style()
     labels = {key: column_label(key, by) for key in result.ranks.index}
     ranks = result.ranks.rename(index=labels)
     nemenyi = result.nemenyi.rename(index=labels, columns=labels)
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.35 * result.models))
-    scikit_posthocs.critical_difference_diagram(ranks, nemenyi, cd=result.critical_difference,
-                                                alpha=result.alpha, ax=ax)
-    ax.set_title(f"Average rank over {result.datasets} datasets (Friedman p = {result.p_value:.2g})", pad=30)
-    return plots.save(fig, path)
+    with plt.style.context("default"):  # no grid: the diagram draws its own axis
+        fig, ax = plt.subplots(figsize=(8, 1.6 + 0.4 * result.models))
+        scikit_posthocs.critical_difference_diagram(ranks, nemenyi, cd=result.critical_difference,
+                                                    alpha=result.alpha, ax=ax)
+        ax.set_title(f"Average rank over {result.datasets} datasets (Friedman p = {result.p_value:.2g})", pad=45)
+        return plots.save(fig, path)

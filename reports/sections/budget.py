@@ -93,7 +93,7 @@ def crossing_sentences(dataset: str, by_family: dict[str, pd.DataFrame]) -> list
                                              (key, other[axis], other["expected"]))
             what = "trials" if axis == "trials" else "trial-hours"
             if leader is None:
-                parts.append(f"against {what}, the curves share no budget or never differ")
+                parts.append(f"against {what}, the two curves cover no common budget (or are equal on it)")
             elif not changes:
                 parts.append(f"against {what}, {family_label(leader)} is ahead at every budget both reached")
             else:
