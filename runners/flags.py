@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="export the best model (and each finalist's) next to model.keras, each file tested against "
                      "the Keras model and timed: none, savedmodel, tflite (float32, float16, int8), onnx or all, or a "
                      "comma-separated list (default: savedmodel,tflite; none on the smoke budget)")
+    out.add_argument("--mlflow", metavar="URI",
+                     help="log the search to MLflow: a parent run, a child run per trial and repeat, the finalists' "
+                     "intervals, the verdict and the best model (default: MLFLOW_TRACKING_URI where set, else off; "
+                     'pip install -e ".[mlflow]")')
+    out.add_argument("--register-model", metavar="NAME",
+                     help="register the best model in MLflow's model registry as NAME (needs --mlflow)")
     out.add_argument("--verbose", action="store_true", help="show the trials' own logs and Ray's")
 
     p.add_argument("--plan", action="store_true",

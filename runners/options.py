@@ -71,6 +71,8 @@ class SearchOptions:
     data_share: float = 0.5  # the share of a node's memory the decoded data may take, else streamed (--data-share)
     plan: bool = False  # --plan: print the estimate (a few timed batches) and exit
     register: tuple[str, ...] = ()  # the user's modules of registrations, imported in the driver and every trial
+    mlflow: str = ""  # the MLflow tracking URI the search logs to (runners.tracking), or none
+    register_model: str = ""  # the model registry name of the best model
 
     def to_json(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict (``results`` as a string), as the run's saved options keep them."""
@@ -155,6 +157,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     from records.databases import check_apart
     from records.store import default_db_url
     from records.study import default_optuna_url
+    from runners.tracking import check_tracking, tracking_uri
     from search_spaces import get_space, resolve_space_name
 
     register = registered_modules(getattr(args, "register", None))
@@ -202,6 +205,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
             )
     results = Path(args.results).absolute()
     check_apart(args.db or default_db_url(results), args.optuna_storage or default_optuna_url(results))
+    mlflow = tracking_uri(getattr(args, "mlflow", None))
+    check_tracking(mlflow, getattr(args, "register_model", None))
     name = check_name(args.name) if args.name else default_name(args.dataset, space.name)
     val_fraction, test_fraction = space.split or (0.15, 0.15)
     return SearchOptions(
@@ -246,6 +251,8 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         data_share=data_share,
         plan=bool(getattr(args, "plan", False)),
         register=register,
+        mlflow=mlflow or "",
+        register_model=getattr(args, "register_model", None) or "",
     )
 
 
