@@ -39,8 +39,8 @@ def test_full_report_files_and_contents(rich_report):
     assert "| beans | Best trial (by validation accuracy) | beans-cnn/c01 (custom\\_cnn) |" in markdown
     assert "| 78.00% | 90.00% | +12.00 pp |" in markdown and "| 74.00% | 88.00% | +14.00 pp |" in markdown
     assert "not evaluated" in markdown  # the test-metrics footnote
-    assert "beans: transfer learning (mobilenet\\_v2) beats the custom CNN by 12.00 pp" in markdown
-    assert "digits: the custom CNN beats transfer learning" in markdown
+    assert "beans: transfer learning (mobilenet\\_v2) leads the custom CNN on validation by 12.00 pp (best of the search, optimistic)" in markdown
+    assert "digits: the custom CNN leads transfer learning" in markdown
     # the leaderboard of beans: one Markdown row per trial the caption claims
     section = markdown.split("**Top 9 of 9 finished searched trials on beans")[1].split("\n\n")[1]
     rows = section.splitlines()[2:]
@@ -53,7 +53,7 @@ def test_full_report_files_and_contents(rich_report):
     # escaping of stored strings
     assert "ValueError: bad \\| pipe \\<b\\>x\\</b\\>" in markdown
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
-    assert "Custom CNN: not enough trials: 2 completed, at least 3 needed." in page
+    assert "Custom CNN: not enough trials: 2 completed, at least 8 needed." in page
 
 
 # --------------------------------------------------------------------------- edge cases through main()
@@ -78,8 +78,8 @@ def test_one_family_only(fake_results, tmp_path, capsys):
         in markdown
     )
     assert "All trials (shared hyperparameters)" not in markdown  # no cross-family importance with one family
-    assert "Transfer learning: not enough trials: 2 completed, at least 3 needed." in markdown
-    assert len(_images_exist(out, page)) == 6  # summary, confusion matrix, progress, curves, hyperparameters, cost
+    assert "Transfer learning: not enough trials: 2 completed, at least 8 needed." in markdown
+    assert len(_images_exist(out, page)) == 7  # summary, expected best, confusion matrix, progress, curves, hyperparameters, cost
 
 
 def test_an_older_databases_transfer_row_without_weights_is_a_backbone_from_scratch(fake_results, tmp_path, capsys):
@@ -103,7 +103,7 @@ def test_an_older_databases_transfer_row_without_weights_is_a_backbone_from_scra
         "scratch/b (mobilenet\\_v2, backbone from scratch) |" in markdown
     )
     assert "| Dataset | Measure | Custom CNN | Backbone from scratch | Difference |" in markdown
-    assert "the custom CNN beats backbone from scratch (mobilenet\\_v2) by 12.00 pp" in markdown
+    assert "the custom CNN leads backbone from scratch (mobilenet\\_v2) on validation by 12.00 pp (best of the search, optimistic)" in markdown
     assert "| mobilenet\\_v2 | Backbone from scratch |" in markdown  # the backbones table
     assert "<th class=num scope=\"col\">Backbone from scratch</th>" in page
     for text in (markdown, page):
@@ -121,7 +121,7 @@ def test_single_trial(fake_results, tmp_path, capsys):
     out, markdown, page = _build(fake_results, tmp_path, capsys)
     assert not stale.exists() and other.exists()  # an earlier build's plot goes, nothing else
     assert "**Top 1 of 1 finished searched trial on digits, by validation accuracy**" in markdown
-    assert "Custom CNN: not enough trials: 1 completed, at least 3 needed." in markdown
+    assert "Custom CNN: not enough trials: 1 completed, at least 8 needed." in markdown
     assert "digits: only custom CNN trials finished" in markdown
     assert page.count('class="leaderboard"') == 1 and 'data-rows="1"' in page
     assert _images_exist(out, page)
