@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import platform
 import re
-import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -54,28 +52,6 @@ class Section:
     date: str = ""
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _memory_gib() -> float | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / 2**20
-    except OSError:
-        return None
-    return None
-
-
 def _version(package: str) -> str:
     for name in (package, f"{package}-cpu"):
         try:
@@ -94,27 +70,20 @@ def load_average() -> str:
 
 
 def machine() -> str:
-    """CPU model and cores, memory, GPUs, library versions: one line."""
-    memory = _memory_gib()
-    gpus = _gpus()
+    """CPU model and cores, memory, GPUs, library versions: one line, from the environment a run records."""
+    from records.environment import collect_environment
+
+    env = collect_environment()
     packages = ["tensorflow", "keras", "ray", "optuna"]
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         packages.append(os.environ["KERAS_BACKEND"])
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
-    cpu = f"{_cpu_model()}, {os.cpu_count()} cores"
-    return (f"{cpu}, {memory:.0f} GiB" if memory else cpu) + (
-        f", {', '.join(gpus) if gpus else 'no GPU'}; Python {platform.python_version()}, {versions}"
+    cpu = f"{env['cpu']['model']}, {env['cpu']['cores']} cores"
+    memory = env["memory_bytes"]
+    gpus = [str(gpu.get("name")) for gpu in env["gpus"]]
+    return (f"{cpu}, {memory / 2**30:.0f} GiB" if memory else cpu) + (
+        f", {', '.join(gpus) if gpus else 'no GPU'}; Python {env['python']}, {versions}"
     )
-
-
-def _gpus() -> list[str]:
-    # nvidia-smi, not a framework: importing TensorFlow here would start its GPU runtime in the benchmark's process.
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError):  # no NVIDIA driver: no GPU this benchmark can use
-        return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def now() -> str:
