@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["differences", "split_fingerprint", "test_protocol"]
+__all__ = ["differences", "test_set_fingerprint", "test_protocol"]
 
 
 def _item_digest(item: Any, kind: str) -> bytes:
@@ -30,11 +30,13 @@ def _item_digest(item: Any, kind: str) -> bytes:
     return hashlib.sha256(repr(item).encode()).digest()
 
 
-def split_fingerprint(split) -> str:
+def test_set_fingerprint(split) -> str:
     """SHA-256 (hex, 16 characters) of a split's examples and labels, in order: equal exactly for the same test set.
 
     ``split`` is a :class:`benchmarks.datasets.Split` (``items``, ``labels``, ``kind``). Files are hashed by content,
     not path, so the same images under another folder match; order matters, since predictions are stored in it.
+    Unlike :func:`benchmarks.datasets.split_fingerprint`, a cache key that changes when a file is touched, this
+    names the images themselves: it is what two runs' test figures are compared by.
     """
     digest = hashlib.sha256(str(split.kind).encode())
     for item, label in zip(split.items, split.labels):
@@ -61,7 +63,7 @@ def _show(value: Any) -> str:
 def differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
     """Why two runs' test figures cannot be pooled, in words; empty where they can.
 
-    Each argument has ``fingerprint`` (:func:`split_fingerprint` of its test split) and ``protocol``
+    Each argument has ``fingerprint`` (:func:`test_set_fingerprint` of its test split) and ``protocol``
     (:func:`test_protocol`); a run that stored neither cannot be matched with any other.
     """
     if not first.get("fingerprint") or not second.get("fingerprint"):

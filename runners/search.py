@@ -196,7 +196,7 @@ def _test_identity(options: SearchOptions, space, data, budget: str) -> dict[str
     """
     from benchmarks.models import family
     from benchmarks.predictions import encode
-    from benchmarks.protocol import split_fingerprint, test_protocol
+    from benchmarks.protocol import test_protocol, test_set_fingerprint
     from benchmarks.resolution import trial_image_size
 
     native = data.native_size if options.native_resolution else None
@@ -205,7 +205,7 @@ def _test_identity(options: SearchOptions, space, data, budget: str) -> dict[str
              for b in space.backbones}
     protocol = test_protocol(budget=budget, epochs=options.epochs, image_sizes=sizes, weights=options.weights or "none",
                              train_examples=len(data.train), validation_examples=len(data.validation))
-    return {"test_fingerprint": split_fingerprint(data.test), "test_labels": encode(data.test.labels),
+    return {"test_fingerprint": test_set_fingerprint(data.test), "test_labels": encode(data.test.labels),
             "protocol": protocol}
 
 
