@@ -110,7 +110,7 @@ def test_report_loads_in_chromium_with_every_image_and_row(rich_report, tmp_path
     dom = _checked(out, tmp_path / "profile")
 
     expected_images = page.count("<img ")
-    assert expected_images == 13
+    assert expected_images == 12
     assert int(dom.body["data-images"]) == expected_images == len(dom.images)
     assert dom.body["data-broken-images"] == "0", dom.images
 
