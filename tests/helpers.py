@@ -187,3 +187,19 @@ def search_options(**overrides):
                 cpus_per_trial=1.0, gpus_per_trial=0.0, results="results", db="sqlite://", name="x",
                 data_dir=None, val_fraction=0.15, test_fraction=0.15)
     return SearchOptions(**{**base, **overrides})
+
+
+def run_at_once(target, args: tuple, processes: int) -> None:
+    """Start ``processes`` spawned processes of ``target(*args, barrier, failures)`` that wait at one barrier, so that
+    they race; assert every one exited 0 and reported no failure on the queue."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier, failures = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=target, args=(*args, barrier, failures)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [worker.exitcode for worker in workers] == [0] * processes
+    assert failures.empty(), failures.get()

@@ -8,7 +8,6 @@ with the reason, only where PostgreSQL is not installed (a failure where ``TRANS
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
@@ -16,6 +15,7 @@ import time
 import optuna
 import pandas as pd
 import pytest
+from helpers import run_at_once
 import sqlalchemy as sa
 from pg_server import PostgresServer, find_binaries
 
@@ -114,18 +114,10 @@ def _open_both(url: str, barrier, failures) -> None:
 
 
 def test_drivers_started_at_once_on_a_fresh_database_all_open_it(postgres):
-    context = multiprocessing.get_context("spawn")
     processes = 4
     for n in range(2):
         url = postgres.create_database(f"fresh{n}")
-        barrier, failures = context.Barrier(processes), context.Queue()
-        workers = [context.Process(target=_open_both, args=(url, barrier, failures)) for _ in range(processes)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(120)
-        assert [worker.exitcode for worker in workers] == [0] * processes
-        assert failures.empty(), failures.get()
+        run_at_once(_open_both, (url,), processes)
         engine = sa.create_engine(url)
         versions = pd.read_sql(sa.text(f"select * from {SCHEMA}.{VERSION_TABLE}"), engine)
         engine.dispose()

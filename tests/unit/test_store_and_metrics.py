@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from helpers import run_at_once
 from sklearn.metrics import f1_score
 
 from benchmarks.errors import UserError
@@ -63,19 +64,8 @@ def _open_fresh_databases(kind: str, root: str, rounds: int, barrier, failures) 
 def test_searches_started_at_once_on_a_fresh_database_all_open_it(kind, tmp_path):
     # Without a second look after "table already exists" (both) or "UNIQUE constraint failed: alembic_version"
     # (Optuna's schema version), a third (results) to a half (Optuna) of these rounds failed.
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
     processes, rounds = 4, 12
-    barrier, failures = context.Barrier(processes), context.Queue()
-    workers = [context.Process(target=_open_fresh_databases, args=(kind, str(tmp_path), rounds, barrier, failures))
-               for _ in range(processes)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-    assert [worker.exitcode for worker in workers] == [0] * processes
-    assert failures.empty(), failures.get()
+    run_at_once(_open_fresh_databases, (kind, str(tmp_path), rounds), processes)
     for n in range(rounds):
         _open(kind, f"sqlite:///{tmp_path}/{n}/results/{kind}.db")  # a whole schema: it opens again
 
