@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--finalists", default="per-family", choices=FINALIST_MODES,
                         help="what is repeated: the best configuration of each family (custom CNN, backbones), "
                         "or of each backbone")
+    search.add_argument("--warm-start", metavar="RUN[,RUN]|auto",
+                        help="start the study with the completed trials of earlier finished runs (auto: every one of "
+                        "this dataset, space, budget and image size in the results database), so the sampler starts "
+                        "from what they learnt; they stay those runs' trials in the database")
 
     compute = p.add_argument_group("compute")
     compute.add_argument("--address",
@@ -110,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--resume", nargs="?", const=True, metavar="NAME",
                      help="continue the interrupted run NAME (or --name) with its saved settings: finished trials are kept, "
                      "unfinished ones continue from their checkpoints, the sampler keeps what it learned")
+    out.add_argument("--extend", metavar="NAME",
+                     help="add --num-samples N trials to the finished run NAME: the same study and runs row, then its "
+                     "best trial, finalists and summary refreshed")
     out.add_argument("--export", metavar="FORMATS",
                      help="export the best model (and each finalist's) next to model.keras, each file tested against "
                      "the Keras model and timed: none, savedmodel, tflite (float32, float16, int8), onnx or all, or a "

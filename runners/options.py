@@ -73,6 +73,7 @@ class SearchOptions:
     register: tuple[str, ...] = ()  # the user's modules of registrations, imported in the driver and every trial
     mlflow: str = ""  # the MLflow tracking URI the search logs to (runners.tracking), or none
     register_model: str = ""  # the model registry name of the best model
+    warm_start: str = ""  # --warm-start: earlier runs whose completed trials start the study (runners.warm_start)
 
     def to_json(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict (``results`` as a string), as the run's saved options keep them."""
@@ -253,7 +254,34 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
         register=register,
         mlflow=mlflow or "",
         register_model=getattr(args, "register_model", None) or "",
+        warm_start=_warm_start(args, space),
     )
+
+
+def _warm_start(args: argparse.Namespace, space) -> str:
+    """``--warm-start`` as the options keep it: ``auto``, or run names joined by commas, each once and valid.
+
+    A fixed recipe has nothing to warm-start (``runners.warm_start`` uses it).
+    """
+    from runners.warm_start import AUTO
+
+    value = getattr(args, "warm_start", None)
+    if not value:
+        return ""
+    names = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not names:
+        raise UserError("--warm-start needs run names (RUN[,RUN]) or auto")
+    if space.is_reference:
+        raise UserError(f"--warm-start: space {space.name!r} runs a fixed recipe; there is nothing to sample")
+    if names == [AUTO]:
+        return AUTO
+    for name in names:
+        try:
+            check_name(name)
+        except UserError:
+            raise UserError(f"--warm-start {name!r} is not a run name (letters, digits, '.', '_' and '-'); "
+                            "give RUN[,RUN] or auto") from None
+    return ",".join(names)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,9 +40,12 @@ __all__ = ["build_parser", "main", "run_search"]
 
 
 def run_search(
-    options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None
+    options: SearchOptions, resume: SavedRun | None = None, callbacks: list | None = None, extension=None
 ) -> dict[str, Any]:
     """Run the whole search (or continue ``resume``) and return the summary that is also written as ``summary.json``.
+
+    ``extension`` (``runners.extend.Extension``, with ``options`` the run's and ``num_samples`` the trials to add)
+    adds trials to a finished run instead, then ends it again over all its trials.
 
     ``callbacks`` are extra Ray Tune callbacks (measurements, say) run next to the progress printer and recorder.
     """
@@ -70,12 +73,15 @@ def run_search(
     from records.study import open_storage
     from runners.interrupts import arm_sigterm_fallback
     from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
+    from runners.warm_start import plan_warm_start
     from search_spaces import get_space
 
     budget = get_budget(options.budget)
     space = get_space(options.space)
     path = experiment_path(options.storage_path, options.name)
-    if resume is None:
+    if extension is not None:
+        sampler, store = extension.open(options)
+    elif resume is None:
         sampler = make_sampler(options.sampler, options.seed, options.num_samples, options.objective)
         if experiment_exists(options.storage_path, options.name):
             raise _name_taken(options)
@@ -87,7 +93,7 @@ def run_search(
 
     from records.schedulers import get_scheduler
 
-    verb = "resuming" if resume else "search"
+    verb = "resuming" if resume else "extending" if extension else "search"
     repeats = f", then {options.repeats} repeats of each finalist" if options.repeats else ""
     print(f"{verb} {options.name}: dataset {options.dataset}, space {space.name}, budget {budget.name} "
           f"({_plural(options.num_samples, 'trial')} x {_plural(options.epochs, 'epoch')} at {options.image_size}px"
@@ -106,6 +112,7 @@ def run_search(
         print(f"image size: the custom CNN trains at {native}px (the images are {data.native_size}px), "
               f"backbones at {options.image_size}px; --image-size sets one size for all", flush=True)
     check_weights(list(space.backbones), options.weights, options.image_size)
+    warm = plan_warm_start(options, space, data) if options.warm_start and resume is None else None
     start_ray(options, local_if_gone=resume is not None and not resume.address_given)
     import ray
 
@@ -139,11 +146,14 @@ def run_search(
               f"{display_url(options.optuna_storage)}",
               flush=True)
 
-    run = RunRecord(run_id=resume.run_id if resume else uuid.uuid4().hex[:12], run_name=options.name,
+    run = RunRecord(run_id=(resume or extension).run_id if resume or extension else uuid.uuid4().hex[:12],
+                    run_name=options.name,
                     dataset=data.name, space=space.name, budget=budget.name, image_size=options.image_size,
                     weights=options.weights or "none", seed=options.seed, is_reference=space.is_reference,
                     published=space.published)
-    if resume is None:
+    if extension is not None:
+        extension.begin(store, options)
+    elif resume is None:
         if not claim_experiment(options.storage_path, options.name):  # atomic: a search started at once lost
             raise _name_taken(options)
         store.start_run(
@@ -158,7 +168,7 @@ def run_search(
     else:
         store.update_run(run.run_id, status="running", finished_at=None)
         print_resume_state(store, options, run.run_id)
-    arm_sigterm_fallback(functools.partial(_end_interrupted, store, run.run_id, options))
+    arm_sigterm_fallback(functools.partial(_end_interrupted, store, run.run_id, options, extension))
     tracker = start_tracking(options, run)  # MLflow's parent run where --mlflow asks for one (runners.tracking)
     callbacks = [*(callbacks or []), *tracker.callbacks()]
     settings = TrainSettings(epochs=options.epochs, image_size=options.image_size, weights=options.weights,
@@ -168,22 +178,25 @@ def run_search(
         trainable = make_trainable(options, data, settings)
         started = time.time()  # the progress lines' clock, from the search's first trial to the last repeat
         grid = _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started,
-                       restore=resume is not None, callbacks=callbacks)
+                       restore=resume is not None, callbacks=callbacks, warm=warm, extension=extension)
         check_complete(grid, options.num_samples)
         check_recorded(grid, store, run.run_id, options)
         if resume is not None:
             forget_unknown_trials(grid, store, run.run_id, repeats=False)
-        finalists = repeat_finalists(options, ok_results(grid), trainable=trainable, store=store, run=run,
+        if extension is not None:  # the run ends over all its trials, its first experiment's and each extension's
+            grid = extension.whole_run(grid, store, options)
+        repeating = extension.repeats_options(options) if extension is not None else options
+        finalists = repeat_finalists(repeating, ok_results(grid), trainable=trainable, store=store, run=run,
                                      max_concurrent=max_concurrent, data=data, restore=resume is not None,
                                      search_started=started, callbacks=callbacks) if options.repeats else None
         summary = finish(options, grid, data, store, run, finalists)
         tracker.finish(summary, store, data)
     except (Interrupted, KeyboardInterrupt):
-        mark_ended(store, run.run_id, "interrupted")
+        _ended(store, run.run_id, "interrupted", options, extension)
         tracker.end("KILLED")
         raise
     except BaseException:
-        mark_ended(store, run.run_id, "failed")
+        _ended(store, run.run_id, "failed", options, extension)
         tracker.end("FAILED")
         raise
     return summary
@@ -218,16 +231,29 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _end_interrupted(store, run_id: str, options: SearchOptions) -> None:
+def _end_interrupted(store, run_id: str, options: SearchOptions, extension=None) -> None:
     """A SIGTERM'd search whose Ray went down with it: record it as interrupted, say how to resume, exit now."""
-    mark_ended(store, run_id, "interrupted")
-    print(f"error: interrupted; continue it with: {resume_command(options)}", file=sys.stderr, flush=True)
+    _ended(store, run_id, "interrupted", options, extension)
+    print(f"error: interrupted{'' if extension else f'; continue it with: {resume_command(options)}'}",
+          file=sys.stderr, flush=True)
     os._exit(130)
 
 
+def _ended(store, run_id: str, status: str, options: SearchOptions, extension=None) -> None:
+    """Record how a search that stopped early ended; a stopped extension leaves its run as it was before."""
+    if extension is not None:
+        extension.stopped(store, options.name)
+    else:
+        mark_ended(store, run_id, status)
+
+
 def _search(options, space, sampler, budget, trainable, store, run, max_concurrent, started: float,
-            restore: bool = False, callbacks: list | None = None):
-    """The search's Ray Tune experiment, started or (``restore``) continued from its saved state."""
+            restore: bool = False, callbacks: list | None = None, warm=None, extension=None):
+    """The search's Ray Tune experiment, started or (``restore``) continued from its saved state.
+
+    ``warm`` (``runners.warm_start.WarmStart``): earlier runs' trials added to the new study before its first trial.
+    ``extension`` (``runners.extend.Extension``): an experiment of more trials on a finished run's study.
+    """
     from runners.callbacks import ProgressPrinter, TrialRecorder
     from runners.resume import experiment_path
     from runners.schedulers import make_scheduler
@@ -236,11 +262,19 @@ def _search(options, space, sampler, budget, trainable, store, run, max_concurre
     if restore:
         # The searcher (with its Optuna study), scheduler, callbacks and trial states come from the saved state.
         return restore_tuner(trainable, experiment_path(options.storage_path, options.name), callbacks=callbacks)
-    return run_tuner(
-        trainable, options, name=options.name, storage_path=options.storage_path,
-        search_alg=search_algorithm(options, space, sampler, max_concurrent, study_attrs={
+    if extension is not None:
+        name, storage_path = extension.experiment, extension.folder(options)
+        search_alg = extension.searcher(options, space, sampler, max_concurrent)
+    else:
+        name, storage_path = options.name, options.storage_path
+        search_alg = search_algorithm(options, warm.space(space) if warm else space, sampler, max_concurrent,
+                                      study_attrs={
             "run_id": run.run_id, "dataset": run.dataset, "space": run.space, "budget": run.budget,
-            "weights": run.weights, "objective": options.objective}),
+            "weights": run.weights, "objective": options.objective, **(warm.study_attrs() if warm else {})})
+        if warm is not None:  # after the study is made, before its first trial
+            warm.add_to(options.optuna_storage, options.name)
+    return run_tuner(
+        trainable, options, name=name, storage_path=storage_path, search_alg=search_alg,
         scheduler=make_scheduler(options.scheduler, options.epochs, budget.grace_period,
                                  pretrained=options.weights is not None),
         num_samples=options.num_samples, max_concurrent=max_concurrent,
@@ -279,7 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm_like_ctrl_c()
     options = None
     try:
-        if args.resume:
+        if args.extend:
+            from runners.extend import extension_from_args
+
+            extended, extension = extension_from_args(args)
+            run_search(extended, extension=extension)
+        elif args.resume:
             saved = resume_from_args(args)
             options = saved.options
             run_search(options, resume=saved)
