@@ -223,3 +223,33 @@ def test_extend_needs_trials_a_finished_run_and_no_resume(tmp_path):
     options, extension = extension_from_args(_args(tmp_path, "--extend", "r", "--num-samples", "2", "--epochs", "9"))
     assert (options.num_samples, options.epochs, options.name) == (2, first.epochs, "r")
     assert (extension.run_id, extension.number, extension.experiment) == ("id1", 1, "extend-1")
+
+
+def test_an_extension_stopped_part_way_leaves_the_run_as_it_was(tmp_path, capsys):
+    from helpers import search_options
+
+    from runners.extend import Extension
+
+    store = ResultsStore(f"sqlite:///{tmp_path}/leaderboard.db")
+    store.start_run(run_id="id1", run_name="r", dataset="digits", num_samples=2)
+    for trial_id, best in (("t1", True), ("t2", False)):
+        store.record_trial({"run_id": "id1", "run_name": "r", "trial_id": trial_id, "dataset": "digits",
+                            "status": "completed", "role": "search", "is_best": best})
+    store.record_trial({"run_id": "id1", "run_name": "r", "trial_id": "rep", "dataset": "digits",
+                        "status": "completed", "role": "repeat", "repeat_of": "t1"})
+    store.update_run("id1", status="finished", best_trial_id="t1", finalists={"verdict": "v"})
+    options = search_options(storage_path=str(tmp_path / "ray"), name="r", repeats=1, num_samples=3)
+    extension = Extension(run_id="id1", number=1, before=store.run_row(run_id="id1"))
+    extension.begin(store, options)
+    assert (tmp_path / "ray" / "r" / "extend-1").is_dir() and extension.recorded == 2
+    assert store.run_row(run_id="id1")["status"] == "running" and store.run_row(run_id="id1")["num_samples"] == 5
+    store.record_trial({"run_id": "id1", "run_name": "r", "trial_id": "t3", "dataset": "digits",
+                        "status": "completed", "role": "search"})
+    assert extension.whole_run([], store, options) == []  # no Ray state saved in these folders
+    rows = store.trials(run_id="id1").set_index("trial_id")
+    assert "rep" not in rows.index and not rows.is_best.any()  # the run's end sets both again
+    extension.stopped(store, "r")
+    row = store.run_row(run_id="id1")
+    assert (row["status"], row["num_samples"], row["finalists"]) == ("finished", 2, None)
+    assert list(store.trials(run_id="id1").query("is_best == 1").trial_id) == ["t1"]
+    assert "run 'r' keeps its earlier results; its repeats were replaced" in capsys.readouterr().out
