@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from benchmarks.models._family import family_label
+from benchmarks.models._family import CUSTOM_CNN, family_label
 from benchmarks.stats import (
     Difference,
     Interval,
@@ -85,9 +85,10 @@ class FinalistScores:
 
     @property
     def label(self) -> str:
-        """``custom CNN``, or ``transfer learning (resnet50)``, ``backbone from scratch (resnet50)``."""
+        """``custom CNN``, or ``custom CNN (small_resnet)``, ``transfer learning (resnet50)``, ``backbone from scratch
+        (resnet50)``: the family, and the model where the family's name does not say it."""
         name = family_label(self.family)
-        return name if self.family == "custom_cnn" else f"{name} ({self.backbone})"
+        return name if self.backbone == CUSTOM_CNN else f"{name} ({self.backbone})"
 
     def to_json(self) -> dict[str, Any]:
         """The fields with the :attr:`label` added and the intervals as dicts, as ``runs.finalists`` stores them."""
@@ -129,7 +130,7 @@ class FamilyComparison:
     @property
     def note(self) -> str | None:
         """What to keep in mind with more than two finalists (``--finalists per-backbone``); None with two or fewer."""
-        others = [f for f in self.finalists if f.family != "custom_cnn"]
+        others = [f for f in self.finalists if f.family != CUSTOM_CNN]
         if len(others) < 2:
             return None
         return (f"{len(others)} backbone finalists: each one's interval stands alone (95% each, no correction for "
@@ -206,8 +207,8 @@ def compare_families(repeats: Iterable[Mapping[str, Any]], labels: Sequence[int]
     def best(side: list[FinalistScores]) -> FinalistScores | None:
         return max(side, key=lambda f: -1.0 if f.val_accuracy is None else f.val_accuracy, default=None)
 
-    custom = best([f for f in finalists if f.family == "custom_cnn"])
-    other = best([f for f in finalists if f.family != "custom_cnn"])
+    custom = best([f for f in finalists if f.family == CUSTOM_CNN])
+    other = best([f for f in finalists if f.family != CUSTOM_CNN])
     failures = f"; {failed} of {total} repeats failed and are not counted" if failed else ""
     if custom is None or other is None:
         missing = "the custom CNN" if custom is None else "a backbone"

@@ -26,7 +26,7 @@ from filelock import FileLock
 from benchmarks.augmentation import resolve_policy
 from benchmarks.datasets import Split, default_cache_dir, split_fingerprint
 from benchmarks.hyperparameters import value
-from benchmarks.models import CUSTOM_CNN, get_backbone, resolve_weights
+from benchmarks.models import get_model, resolve_weights
 
 if TYPE_CHECKING:
     import keras
@@ -52,7 +52,7 @@ FEATURES_LAYER = "pool"  # build_model's global pooling: the backbone's output, 
 
 def uses_feature_cache(hparams: Mapping[str, Any], settings: TrainSettings, phases: Sequence[Phase]) -> bool:
     """True when every epoch of the trial would run the same frozen, pretrained backbone on unaugmented images."""
-    if not getattr(settings, "feature_cache", True) or hparams["backbone"] == CUSTOM_CNN:
+    if not getattr(settings, "feature_cache", True) or not get_model(hparams["backbone"]).pretrainable:
         return False
     if resolve_weights(settings.weights, hparams["backbone"]) is None:
         return False  # a backbone without pretrained weights trains from scratch
@@ -82,7 +82,7 @@ def feature_key(
         backbone,
         str(settings.image_size),
         _weights_identity(settings.weights, backbone),
-        hparams.get("preprocessing") or get_backbone(backbone).preprocessing,
+        hparams.get("preprocessing") or get_model(backbone).preprocessing,
         keras.config.dtype_policy().name,  # float16 features differ from float32 ones
         keras.__version__,
         split_name,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmarks.hyperparameters import value
-from benchmarks.models import CUSTOM_CNN
+from benchmarks.models import family
 
 __all__ = ["Phase", "TrainSettings", "plan_phases"]
 
@@ -55,7 +55,7 @@ def plan_phases(hparams: Mapping[str, Any], settings: TrainSettings) -> list[Pha
     """
     lr = value(hparams, "learning_rate")
     unfrozen = value(hparams, "unfrozen_layers")
-    if hparams["backbone"] == CUSTOM_CNN or settings.weights is None or unfrozen == 0:
+    if family(hparams["backbone"], settings.weights is not None) != "transfer" or unfrozen == 0:
         return [Phase("train", settings.epochs, lr, 0)]
     if not hparams.get("head_first", True):
         return [Phase("finetune", settings.epochs, lr, unfrozen)]

@@ -23,11 +23,11 @@ def save_weights(backbone: str, image_size: int, folder: Path) -> str:
     """
     import keras
 
-    from benchmarks.models import get_backbone
+    from benchmarks.models import get_model
 
     keras.utils.set_random_seed(0)
     shape = (image_size, image_size, 3)
-    base = get_backbone(backbone).constructor()(include_top=False, weights=None, input_shape=shape)
+    base = get_model(backbone).constructor()(include_top=False, weights=None, input_shape=shape)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{backbone}.weights.h5"
     base.save_weights(path)

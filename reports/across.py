@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.across_datasets import Comparison, latest_comparisons
-from benchmarks.models import CUSTOM_CNN, FAMILIES, family, family_label
+from benchmarks.models import FAMILIES, family, family_label
 from benchmarks.stats import Interval
 from reports.data import ReportData
 
@@ -40,7 +40,7 @@ def finalist_interval(entry: dict[str, Any]) -> Interval | None:
 def model_name(entry: dict[str, Any]) -> str:
     """A finalist as a model across datasets: its backbone, ``resnet50 (from scratch)`` without pretraining."""
     backbone, key = str(entry.get("backbone")), str(entry.get("family"))
-    return backbone if key == family(backbone) or backbone == CUSTOM_CNN else f"{backbone} (from scratch)"
+    return backbone if key == family(backbone) else f"{backbone} (from scratch)"
 
 
 def per_backbone(comparisons: dict[str, Comparison]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchmarks.models import CUSTOM_CNN
 from benchmarks.protocol import differences
 from reports.trials import of_dataset, repeats
 
@@ -87,8 +88,8 @@ def select_repeats(trials: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> Re
     if tested.empty:
         return RepeatSelection(pool.iloc[0:0])
     order = _latest_first(tested, runs)
-    custom = pool["family"] == "custom_cnn"
-    tested_custom = tested["family"] == "custom_cnn"
+    custom = pool["family"] == CUSTOM_CNN
+    tested_custom = tested["family"] == CUSTOM_CNN
     latest = order[0]
     name = str(pool.loc[pool["run_id"] == latest, "run_name"].iloc[0])
     mine = pool[pool["run_id"] == latest]

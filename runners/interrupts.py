@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["SIGTERM_GRACE_S", "arm_sigterm_fallback", "disarm_sigterm_fallback", "stop_on_sigterm_like_ctrl_c"]
+__all__ = ["SIGTERM_GRACE_S", "arm_sigterm_fallback", "disarm_sigterm_fallback", "sigterm_received",
+           "stop_on_sigterm_like_ctrl_c"]
 
 #: Seconds a SIGTERM'd search gets to stop the way Ctrl-C stops it before it is ended where it stands.
 SIGTERM_GRACE_S = 10.0
 _on_stuck: list = []  # what ends a search that SIGTERM could not stop gracefully (see arm_sigterm_fallback)
 _timers: list = []  # the pending fallback, cancelled once the search has stopped by itself
+_received: list = []  # a SIGTERM arrived: whatever error ends the search now is the interruption's
 
 
 def stop_on_sigterm_like_ctrl_c() -> None:
@@ -23,6 +25,7 @@ def stop_on_sigterm_like_ctrl_c() -> None:
     import threading
 
     def handler(signum, frame):
+        _received.append(signum)
         if _on_stuck and not _timers:
             timer = threading.Timer(SIGTERM_GRACE_S, _on_stuck[-1])
             timer.daemon = True  # never what keeps a finished process alive
@@ -48,3 +51,9 @@ def disarm_sigterm_fallback() -> None:
     _on_stuck.clear()
     while _timers:
         _timers.pop().cancel()
+
+
+def sigterm_received() -> bool:
+    """Whether this process was sent SIGTERM: with its Ray signalled too, the search may end in any error of
+    Ray's (a lost object, a dead actor) before the fallback's grace is over; that ending is an interruption."""
+    return bool(_received)

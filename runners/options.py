@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import UserError
-from benchmarks.resolution import MIN_CUSTOM_CNN_SIZE
 from runners.budgets import Budget
 
 __all__ = ["MAX_IMAGE_SIZE", "SavedRun", "SearchOptions", "check_image_size", "check_name", "default_name",
@@ -95,12 +94,11 @@ MAX_NAME_LENGTH = 100
 
 def check_image_size(image_size: int | None, space) -> None:
     """``--image-size`` against what every model of the space accepts (the budget's sizes always fit)."""
-    from benchmarks.models import get_backbone
+    from benchmarks.models import get_model
 
     if image_size is None:
         return
-    smallest = max(MIN_CUSTOM_CNN_SIZE if name == "custom_cnn" else get_backbone(name).min_size
-                   for name in space.backbones)
+    smallest = max(get_model(name).min_size for name in space.backbones)
     if not smallest <= image_size <= MAX_IMAGE_SIZE:
         raise UserError(f"--image-size {image_size} is outside what space {space.name!r} can train: "
                         f"{smallest} to {MAX_IMAGE_SIZE} pixels")
@@ -149,6 +147,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     or a two-objective search always runs the ``fifo`` scheduler, and a recipe runs no repeats. Paths are
     made absolute, and the run's name defaults to :func:`default_name`.
     """
+    from benchmarks.models import get_model
     from runners.budgets import get_budget
     from runners.export import parse_export
     from runners.gpu import gpu_settings
@@ -191,7 +190,7 @@ def options_from_args(args: argparse.Namespace) -> SearchOptions:
     if pick != "accuracy" and cost_of(objective) is None:
         raise UserError(f"--pick {pick} chooses from a Pareto front; it needs two objectives: --objective "
                         "accuracy,latency (or params, flops)")
-    pretrained = [b for b in space.backbones if b != "custom_cnn"]
+    pretrained = [b for b in space.backbones if get_model(b).pretrainable]
     if args.weights is not None and args.weights.lower() != "none" and not pretrained:
         raise UserError(f"space {space.name!r} trains no backbone, so --weights {args.weights} has nothing to load; "
                         "drop --weights or pick a space with backbones")

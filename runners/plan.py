@@ -40,11 +40,11 @@ def node_memories() -> list[float]:
 def image_sizes(options: SearchOptions, data: PreparedDataset) -> dict[str, int]:
     """The side each backbone of the space trains at (``benchmarks.resolution``)."""
     from benchmarks.resolution import trial_image_size
-    from search_spaces import get_space
+    from runners.budgets import searched_space
 
     native = data.native_size if options.native_resolution else None
     return {backbone: trial_image_size({"backbone": backbone}, budget_size=options.image_size, native=native)
-            for backbone in get_space(options.space).backbones}
+            for backbone in searched_space(options).backbones}
 
 
 def place_data(options: SearchOptions, data: PreparedDataset) -> tuple[PreparedDataset, DataPlacement]:
@@ -110,10 +110,10 @@ def timed_configs(options: SearchOptions, data: PreparedDataset) -> list[tuple[d
     """Each family's largest configuration (``benchmarks.memory.largest_configs``) with the side it trains at."""
     from benchmarks.memory import largest_configs
     from benchmarks.resolution import trial_image_size
-    from search_spaces import get_space
+    from runners.budgets import searched_space
 
     native = data.native_size if options.native_resolution else None
-    configs = largest_configs(get_space(options.space), pretrained=options.weights is not None)
+    configs = largest_configs(searched_space(options), pretrained=options.weights is not None)
     return [(config, trial_image_size(config, budget_size=options.image_size, native=native)) for config in configs]
 
 

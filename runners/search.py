@@ -71,13 +71,14 @@ def run_search(
     from records.redact import display_url
     from records.store import ResultsStore
     from records.study import open_storage
-    from runners.interrupts import arm_sigterm_fallback
+    from runners.interrupts import arm_sigterm_fallback, sigterm_received
     from runners.tuning import fit_concurrency, make_sampler, make_trainable, start_ray
     from runners.warm_start import plan_warm_start
+    from runners.budgets import searched_space
     from search_spaces import get_space
 
     budget = get_budget(options.budget)
-    space = get_space(options.space)
+    space = searched_space(options)
     path = experiment_path(options.storage_path, options.name)
     if extension is not None:
         sampler, store = extension.open(options)
@@ -99,6 +100,11 @@ def run_search(
           f"({_plural(options.num_samples, 'trial')} x {_plural(options.epochs, 'epoch')} at {options.image_size}px"
           f"{repeats}), sampler {options.sampler}", flush=True)
     print(f"scheduler: {get_scheduler(options.scheduler).describe(budget.grace_period)}", flush=True)
+    left_out = [b for b in get_space(options.space).backbones if b not in space.backbones]
+    if left_out:
+        print(f"budget {budget.name}: {', '.join(left_out)} left out (from scratch, over "
+              f"{budget.max_scratch_params:g} M parameters to train whole); --budget small searches every model",
+              flush=True)
     line = objective_line(options.objective, options.sampler, options.scheduler_asked)
     if line:
         print(line, flush=True)
@@ -107,10 +113,12 @@ def run_search(
         test_fraction=options.test_fraction, max_examples=budget.max_examples, seed=options.seed,
     )
     print(f"data: {data.describe()}", flush=True)
-    native = trial_image_size({"backbone": "custom_cnn"}, budget_size=options.image_size, native=data.native_size)
-    if options.native_resolution and native != options.image_size and "custom_cnn" in space.backbones:
-        print(f"image size: the custom CNN trains at {native}px (the images are {data.native_size}px), "
-              f"backbones at {options.image_size}px; --image-size sets one size for all", flush=True)
+    sides = {b: trial_image_size({"backbone": b}, budget_size=options.image_size, native=data.native_size)
+             for b in space.backbones}
+    own = [b for b, side in sides.items() if side != options.image_size]
+    if options.native_resolution and own:
+        print(f"image size: {', '.join(own)} at {sides[own[0]]}px (the images are {data.native_size}px), "
+              f"the others at {options.image_size}px; --image-size sets one size for all", flush=True)
     check_weights(list(space.backbones), options.weights, options.image_size)
     warm = plan_warm_start(options, space, data) if options.warm_start and resume is None else None
     start_ray(options, local_if_gone=resume is not None and not resume.address_given)
@@ -195,7 +203,11 @@ def run_search(
         _ended(store, run.run_id, "interrupted", options, extension)
         tracker.end("KILLED")
         raise
-    except BaseException:
+    except BaseException as error:
+        if sigterm_received():  # Ray went down with the driver's process group: an interruption, not a failure
+            _ended(store, run.run_id, "interrupted", options, extension)
+            tracker.end("KILLED")
+            raise KeyboardInterrupt from error
         _ended(store, run.run_id, "failed", options, extension)
         tracker.end("FAILED")
         raise

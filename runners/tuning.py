@@ -226,9 +226,9 @@ def largest_trial(options: SearchOptions, data=None) -> tuple[Any, str] | None:
     from benchmarks.hyperparameters import value
     from benchmarks.memory import estimate_config, largest_configs
     from benchmarks.resolution import trial_image_size
-    from search_spaces import get_space
+    from runners.budgets import searched_space
 
-    space = get_space(options.space)
+    space = searched_space(options)
     native = data.native_size if data is not None and options.native_resolution else None
     largest = None
     for config in largest_configs(space, pretrained=options.weights is not None):

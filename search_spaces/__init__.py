@@ -2,7 +2,7 @@
 
 >>> from search_spaces import get_space, list_spaces
 >>> get_space("default").backbones
-('custom_cnn', 'mobilenet_v2', 'efficientnet_b0', 'resnet50')
+('custom_cnn', 'small_resnet', 'mobilenet_v2', 'efficientnet_b0', 'resnet50')
 
 A space of your own is any importable module with a ``SPACE`` attribute:
 ``--space mypackage.my_space``.

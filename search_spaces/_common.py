@@ -9,7 +9,7 @@ import optuna
 
 from benchmarks.augmentation import POLICIES
 from benchmarks.hyperparameters import HYPERPARAMETERS as H
-from benchmarks.models import CUSTOM_CNN, family
+from benchmarks.models import family, get_model
 
 
 #: The Optuna parameter that picks a model within a family: a from-scratch network of the custom-CNN family, or a
@@ -27,13 +27,22 @@ STARTING_RECIPE: dict[str, Any] = {
 
 
 def one_per_backbone(backbones: Sequence[str]) -> tuple[dict[str, Any], ...]:
-    """Starting points: :data:`STARTING_RECIPE` on each backbone, tried before the sampler takes over.
+    """Starting points: :data:`STARTING_RECIPE` on each model, tried before the sampler takes over.
 
-    With them even a short search compares the custom CNN with every transfer backbone. Parameters a branch
-    does not suggest (``depth`` for a backbone) are ignored; ``unfrozen_layers`` is left to the sampler.
+    The families take turns (a network built here, a backbone, the next network, ...), so a search whose budget
+    tries only the first few still starts each family once. Parameters a branch does not suggest (``depth`` for a
+    backbone) are ignored; ``unfrozen_layers`` is left to the sampler.
+
+    >>> [point["backbone"] for point in one_per_backbone(["custom_cnn", "small_resnet", "mobilenet_v2"])]
+    ['custom_cnn', 'mobilenet_v2', 'small_resnet']
     """
+    groups: dict[str, list[str]] = {}
+    for backbone in backbones:
+        groups.setdefault(family(backbone), []).append(backbone)
+    turns = [group[i] for i in range(max(map(len, groups.values()), default=0)) for group in groups.values()
+             if i < len(group)]
     return tuple({"backbone": backbone, FAMILY_PARAMS[family(backbone)]: backbone, **STARTING_RECIPE}
-                 for backbone in backbones)
+                 for backbone in turns)
 
 
 def suggest_training(trial: optuna.Trial) -> None:
@@ -86,8 +95,9 @@ def next_family(trial: optuna.Trial, families: Sequence[str], pretrained: bool) 
 def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> str:
     """Assign the trial a family (:func:`next_family`), suggest one of its ``backbones`` and that branch's parameters.
 
-    The custom CNN gets ``depth`` and ``width``; a pretrained backbone gets ``unfrozen_layers`` (0 to 40 in
-    tens); a backbone without pretrained weights trains whole, so it gets nothing more. Returns the backbone.
+    A model gets the architecture parameters its registration names (the custom CNN: ``depth`` and ``width``); a
+    pretrained backbone gets ``unfrozen_layers`` (0 to 40 in tens); a backbone without pretrained weights trains
+    whole, so it gets nothing more. Returns the model's name.
     """
     groups: dict[str, list[str]] = {}
     for backbone in backbones:
@@ -95,10 +105,10 @@ def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: boo
     key = next_family(trial, list(groups), pretrained)
     trial.set_user_attr("family", key)
     backbone = trial.suggest_categorical(FAMILY_PARAMS[key], groups[key])
-    if backbone == CUSTOM_CNN:
-        H["depth"].suggest(trial, 2, 4)
-        H["width"].suggest(trial, [16, 32, 64])
-    elif pretrained:  # without pretrained weights the whole backbone trains: nothing to unfreeze
+    model = get_model(backbone)
+    for name, args in model.search.items():
+        H[name].suggest(trial, *args)
+    if model.pretrainable and pretrained:  # without pretrained weights the whole backbone trains: nothing to unfreeze
         H["unfrozen_layers"].suggest(trial, 0, 40, step=10)
     return backbone
 

@@ -6,7 +6,9 @@ It imports nothing of the project, so any space module (bundled, a recipe, or a 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import functools
+import inspect
+from collections.abc import Callable, Collection
 from typing import Any
 
 
@@ -17,6 +19,7 @@ Suggest = Callable[..., dict[str, Any] | None]
 class SearchSpace:
     """A define-by-run search space: ``suggest(trial, pretrained=...)`` asks Optuna for each hyperparameter.
 
+    ``suggest`` may take ``models``, the models a search may pick among ``backbones`` (:meth:`without`).
     Parameters suggested inside a branch exist only in that branch (``depth`` only
     for the custom CNN, ``unfrozen_layers`` only for pretrained backbones), so the
     sampler models them conditionally; ``pretrained`` says whether backbones start from weights.
@@ -49,3 +52,15 @@ class SearchSpace:
     def is_reference(self) -> bool:
         """A fixed recipe (a set number of trials, nothing searched) rather than a search."""
         return self.num_samples is not None
+
+    def without(self, models: Collection[str]) -> SearchSpace:
+        """This space with ``models`` left out of what it may pick (a budget too small to train them), where its
+        ``suggest`` takes ``models``; a space whose ``suggest`` does not, or that would have no model left, is
+        returned as it is."""
+        kept = tuple(b for b in self.backbones if b not in models)
+        if not kept or kept == self.backbones or "models" not in inspect.signature(self.suggest).parameters:
+            return self
+        return dataclasses.replace(
+            self, backbones=kept, suggest=functools.partial(self.suggest, models=kept),
+            starting_points=tuple(p for p in self.starting_points if p.get("backbone") not in models),
+        )

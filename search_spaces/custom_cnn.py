@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -10,9 +11,9 @@ from search_spaces._common import one_per_backbone, suggest_all
 from search_spaces._space import SearchSpace
 
 
-def suggest(trial: optuna.Trial, pretrained: bool = True) -> dict[str, Any] | None:
+def suggest(trial: optuna.Trial, pretrained: bool = True, models: Sequence[str] | None = None) -> dict[str, Any] | None:
     """Suggest the custom CNN's depth and width, its head and training settings; nothing is returned as a constant."""
-    return suggest_all(trial, ("custom_cnn",), pretrained)
+    return suggest_all(trial, tuple(models or ("custom_cnn",)), pretrained)
 
 
 SPACE = SearchSpace(

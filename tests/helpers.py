@@ -70,9 +70,9 @@ def have_shared_cifar10() -> bool:
 
 def save_backbone_weights(tmp_path: Path, name: str = "mobilenet_v2") -> str:
     """Random (but not initial) weights of a backbone saved to a local file, as a stand-in for ImageNet's."""
-    from benchmarks.models import get_backbone
+    from benchmarks.models import get_model
 
-    base = get_backbone(name).constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
+    base = get_model(name).constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
     rng = np.random.default_rng(0)
     base.set_weights([(w * rng.uniform(0.9, 1.1, size=w.shape)).astype("float32") for w in base.get_weights()])
     path = tmp_path / f"{name}.weights.h5"

@@ -1,4 +1,9 @@
-"""The model zoo: ``keras.applications`` backbones through a registry, a head, and a custom CNN baseline."""
+"""The model zoo: every model a trial trains is a registered one (``_registry``), with a head on top.
+
+The custom CNN and the small ResNet are built here and always train from scratch; the ``keras.applications``
+backbones load pretrained weights or train from scratch. Importing this package registers them all, in the
+order the default space tries them.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,42 @@ from typing import Any
 
 from benchmarks.errors import UserError
 from benchmarks.hyperparameters import value
+from benchmarks.models import custom_cnn as _custom_cnn, small_resnet as _small_resnet  # noqa: F401 (registrations)
+from benchmarks.models._applications import set_unfrozen_layers
 from benchmarks.models._family import CUSTOM_CNN, FAMILIES, FAMILY_LABELS, family, family_label
-from benchmarks.models._registry import Backbone, get_backbone, list_backbones, register_backbone
+from benchmarks.models._registry import (
+    Model,
+    get_model,
+    list_backbones,
+    list_models,
+    register_backbone,
+    register_model,
+)
 
 __all__ = [
     "CUSTOM_CNN",
     "FAMILIES",
     "FAMILY_LABELS",
     "HEADS",
-    "Backbone",
+    "Model",
     "backbone_of",
     "build_model",
     "check_weights",
     "family",
     "family_label",
-    "get_backbone",
+    "get_model",
     "list_backbones",
     "list_models",
     "register_backbone",
+    "register_model",
     "resolve_weights",
     "set_unfrozen_layers",
 ]
 
-
-def list_models() -> list[str]:
-    """Every value the ``backbone`` hyperparameter may take."""
-    return [CUSTOM_CNN, *list_backbones()]
+# The keras.applications backbones: name, application, preprocessing, and millions of parameters without the top.
+register_backbone("mobilenet_v2", "MobileNetV2", "tf", params=2.3)
+register_backbone("efficientnet_b0", "EfficientNetB0", "none", params=4.0)
+register_backbone("resnet50", "ResNet50", "caffe", params=23.6)
 
 
 def resolve_weights(weights: str | None, backbone: str) -> str | None:
@@ -53,22 +68,16 @@ def resolve_weights(weights: str | None, backbone: str) -> str | None:
     raise UserError(f"--weights {weights!r} is not 'imagenet', 'none', a weights file or a folder of them")
 
 
-def _build_backbone(backbone: Backbone, image_size: int, weights: str | None):
-    if image_size < backbone.min_size:
-        raise UserError(f"{backbone.name} needs images of at least {backbone.min_size}px; raise the image size")
-    return backbone.constructor()(include_top=False, weights=weights, input_shape=(image_size, image_size, 3))
-
-
 def check_weights(backbones: list[str], weights: str | None, image_size: int) -> None:
     """Before any trial starts: make sure every backbone can get its weights (downloads them into the Keras cache)."""
     for name in backbones:
-        if name == CUSTOM_CNN:
-            continue
-        resolved = resolve_weights(weights, name)
+        model = get_model(name)
+        resolved = resolve_weights(weights, name) if model.pretrainable else None
         if resolved is None:
             continue
+        side = max(image_size, 96, model.min_size)
         try:
-            _build_backbone(get_backbone(name), max(image_size, 96), resolved)
+            model.constructor()(include_top=False, weights=resolved, input_shape=(side, side, 3))
         except UserError:
             raise
         except Exception as error:
@@ -85,45 +94,6 @@ def backbone_of(model):
     import keras
 
     return next((layer for layer in model.layers if isinstance(layer, keras.Model)), None)
-
-
-def set_unfrozen_layers(backbone_model, unfrozen_layers: int) -> int:
-    """Let the last ``unfrozen_layers`` weighted layers of the backbone train; return how many do.
-
-    Batch-norm layers are never unfrozen: they stay in inference mode while
-    fine-tuning, as the Keras transfer-learning guide recommends.
-    """
-    import keras
-
-    weighted = [
-        layer
-        for layer in backbone_model.layers
-        if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    chosen = {id(layer) for layer in weighted[len(weighted) - unfrozen_layers :]} if unfrozen_layers > 0 else set()
-    backbone_model.trainable = bool(chosen)
-    for layer in backbone_model.layers:
-        layer.trainable = id(layer) in chosen
-    return len(chosen)
-
-
-def _custom_cnn(inputs, depth: int, width: int, batchnorm: bool = True):
-    import keras
-
-    x = keras.layers.Rescaling(1.0 / 255)(inputs)
-    for block in range(depth):
-        filters = width * 2**block
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=not batchnorm, name=f"block{block}_conv")(x)
-        if batchnorm:
-            # momentum 0.9: short trials take too few steps for the default 0.99 moving averages to settle.
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
-        x = keras.layers.ReLU(name=f"block{block}_relu")(x)
-        x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
-    # Keep a coarse 4x4 layout instead of global pooling: where a stroke is matters to a small CNN.
-    side = x.shape[1]
-    if side > 4:
-        x = keras.layers.AveragePooling2D(side // 4, name="grid_pool")(x)
-    return keras.layers.Flatten(name="flatten")(x)
 
 
 HEADS = ("dense", "linear")
@@ -169,28 +139,11 @@ def build_model(
     """
     import keras
 
-    from benchmarks.models._layers import ImagePreprocessing
-
-    name = hparams["backbone"]
+    model = get_model(hparams["backbone"])
+    if image_size < model.min_size:
+        raise UserError(f"{model.name} needs images of at least {model.min_size}px; raise the image size")
     inputs = keras.Input((image_size, image_size, 3), name="pixels")
-    if name == CUSTOM_CNN:
-        x = _custom_cnn(inputs, value(hparams, "depth"), value(hparams, "width"), bool(hparams.get("conv_batchnorm", True)))
-    else:
-        spec = get_backbone(name)
-        resolved = resolve_weights(weights, name)
-        base = _build_backbone(spec, image_size, resolved)
-        # Without pretrained weights there is nothing to transfer: the whole backbone trains from scratch,
-        # and its batch-norm averages must follow within a short trial (the applications' 0.99 lags ~100s of steps).
-        if resolved is not None:
-            set_unfrozen_layers(base, 0)
-        else:
-            for layer in base.layers:
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.momentum = 0.9
-        x = ImagePreprocessing(hparams.get("preprocessing") or spec.preprocessing, name="preprocessing")(inputs)
-        # Pretrained batch-norm statistics stay in inference mode, frozen or fine-tuned; a
-        # backbone without weights has no statistics worth keeping, so its unfrozen part learns them.
-        x = base(x, training=False) if resolved is not None else base(x)
-        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    resolved = resolve_weights(weights, model.name) if model.pretrainable else None
+    x = model.build(inputs, hparams, weights=resolved)
     outputs = _head(x, hparams, num_classes)
-    return keras.Model(inputs, outputs, name=f"{name}_classifier")
+    return keras.Model(inputs, outputs, name=f"{model.name}_classifier")

@@ -226,7 +226,7 @@ def _finalist_headline(dataset: str, selection: RepeatSelection, trials: pd.Data
             show = formatter(kind)
             rows.append(["", f"{label} (mean)", show(mine), show(theirs), formatter(f"{kind}_diff")(gap)])
     search = searched(trials[trials["run_id"].isin(repeated["run_id"].unique())])
-    rows.append(_effort_row(search, "custom_cnn", None if other is None else other.family))
+    rows.append(_effort_row(search, CUSTOM_CNN, None if other is None else other.family))
     if not selection.comparable:
         latest, earlier = selection.runs
         sentences = [f"{dataset}: no verdict: the latest run with repeats ({latest}) repeated one side only, and the "

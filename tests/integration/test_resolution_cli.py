@@ -26,7 +26,7 @@ def test_the_custom_cnn_trains_at_32px_and_the_pretrained_backbone_at_the_budget
                      "--max-concurrent", "1", "--scheduler", "fifo", "--weights", weights, "--name", "sizes",
                      cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert ("image size: the custom CNN trains at 32px (the images are 32px), backbones at 96px" in result.stdout)
+    assert "image size: custom_cnn at 32px (the images are 32px), the others at 96px" in result.stdout
     with sqlite3.connect(tmp_path / "results" / "leaderboard.db") as db:
         rows = pd.read_sql("select backbone, image_size, status from trials", db).set_index("backbone")
     assert rows.loc["custom_cnn", "image_size"] == 32 and rows.loc["mobilenet_v2", "image_size"] == 96

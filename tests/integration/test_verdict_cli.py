@@ -1,7 +1,8 @@
 """The verdict end to end: a search suggested as the default space suggests gives each family half its trials,
 stores what its test figures mean, and the search summary and the report compare the same repeats with the same
-interval. (families_space: the default space's own suggestion over the custom CNN and MobileNetV2, the cheapest
-backbone from scratch; tests/unit/test_search_spaces.py checks the split on the default space itself.)"""
+interval. (families_space: the default space's own suggestion over the custom CNN, the small ResNet and
+MobileNetV2, the cheapest backbone from scratch; tests/unit/test_search_spaces.py checks the split on the default
+space itself.)"""
 
 from __future__ import annotations
 
@@ -61,3 +62,12 @@ def test_the_summary_and_the_report_give_the_same_n_and_interval(searched):
     row = next(line for line in markdown.splitlines() if "| Tested repeats |" in line)
     assert [int(cell.split()[0]) for cell in row.split("|")[3:5]] == counted
     assert finalists["verdict"] in out and finalists["verdict"].replace("_", "\\_") in markdown
+
+
+def test_the_second_network_built_here_trains_and_reaches_the_report(searched):
+    """The small ResNet is one module and one registration: it trains in its family and the report lists it."""
+    _, trials, _, _, markdown = searched
+    small = trials[(trials.backbone == "small_resnet") & (trials.role == "search")]
+    assert len(small) >= 1 and set(small.family) == {"custom_cnn"} and (small.status == "completed").all()
+    assert small.image_size.iloc[0] == 16  # the digits' own 8 px, raised to its registered smallest side
+    assert "small\\_resnet" in markdown

@@ -56,10 +56,11 @@ def test_the_estimate_module_examples_hold():
 
 def test_the_largest_trial_of_each_backbone_takes_every_largest_value():
     from benchmarks.memory import largest_configs
+    from benchmarks.models import list_models
     from search_spaces import get_space
 
     configs = {c["backbone"]: c for c in largest_configs(get_space("default"), pretrained=False)}
-    assert set(configs) == {"custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50"}
+    assert set(configs) == set(list_models())
     assert {c["batch_size"] for c in configs.values()} == {64}
     assert configs["custom_cnn"]["depth"] == 4 and configs["custom_cnn"]["width"] == 64
     assert configs["resnet50"]["dense_units"] == 512 and "depth" not in configs["resnet50"]

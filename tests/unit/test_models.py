@@ -13,7 +13,7 @@ from benchmarks.models import (
     backbone_of,
     build_model,
     check_weights,
-    get_backbone,
+    get_model,
     list_backbones,
     list_models,
     register_backbone,
@@ -33,8 +33,8 @@ def test_registry_lists_the_backbones():
     assert list_models()[0] == CUSTOM_CNN
     with pytest.raises(ValueError, match="already registered"):
         register_backbone("mobilenet_v2", "MobileNetV2", "tf")
-    with pytest.raises(ValueError, match="unknown backbone"):
-        get_backbone("vgg99")
+    with pytest.raises(ValueError, match="unknown model"):
+        get_model("vgg99")
 
 
 @pytest.mark.parametrize("depth", [2, 4])
@@ -71,7 +71,7 @@ def test_backbone_without_weights_trains_whole():
 
 def test_weights_are_loaded_from_a_local_file(tmp_path):
     path = save_backbone_weights(tmp_path)
-    reference = get_backbone("mobilenet_v2").constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
+    reference = get_model("mobilenet_v2").constructor()(include_top=False, weights=None, input_shape=(32, 32, 3))
     reference.load_weights(path)
     model = build_model({"backbone": "mobilenet_v2", **HEAD}, num_classes=2, image_size=32, weights=path)
     for loaded, expected in zip(backbone_of(model).get_weights(), reference.get_weights()):

@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from benchmarks.errors import UserError
-from benchmarks.models import family
+from benchmarks.models import family, get_model, list_models
 from search_spaces import SearchSpace, get_space, list_spaces
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -28,12 +28,12 @@ def sample(space: SearchSpace, n: int, pretrained: bool = True, sampler=None) ->
 
 
 def test_default_space_is_conditional():
-    configs = sample(get_space("default"), 60)
-    assert {c["backbone"] for c in configs} == {"custom_cnn", "mobilenet_v2", "efficientnet_b0", "resnet50"}
+    configs = sample(get_space("default"), 80)
+    assert {c["backbone"] for c in configs} == set(list_models())
     for c in configs:
-        cnn = c["backbone"] == "custom_cnn"
-        assert ("depth" in c and "width" in c) == cnn
-        assert ("unfrozen_layers" in c) == (not cnn)
+        built_here = not get_model(c["backbone"]).pretrainable  # the custom CNN and the small ResNet
+        assert ("depth" in c and "width" in c) == built_here
+        assert ("unfrozen_layers" in c) == (not built_here)
         assert 1e-4 <= c["learning_rate"] <= 1e-2 and 0 <= c["dropout"] <= 0.5
         assert c["batch_size"] in (16, 32, 64) and c["augmentation"]
 
@@ -76,7 +76,7 @@ def test_a_space_from_any_module(tmp_path, monkeypatch):
 @pytest.mark.parametrize("pretrained", [True, False])
 def test_starting_points_are_one_valid_recipe_per_backbone(name, pretrained):
     space = get_space(name)
-    assert [point["backbone"] for point in space.starting_points] == list(space.backbones)
+    assert sorted(point["backbone"] for point in space.starting_points) == sorted(space.backbones)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     for point in space.starting_points:
         study.enqueue_trial(point)
@@ -87,7 +87,7 @@ def test_starting_points_are_one_valid_recipe_per_backbone(name, pretrained):
             space.suggest(trial, pretrained=pretrained)
             used = {k: v for k, v in trial.params.items() if k in point}
             assert used == {k: point[k] for k in used}
-            sampled = {"unfrozen_layers"} if pretrained and point["backbone"] != "custom_cnn" else set()
+            sampled = {"unfrozen_layers"} if pretrained and get_model(point["backbone"]).pretrainable else set()
             assert trial.user_attrs["family"] == family(point["backbone"], pretrained)
             assert set(trial.params) - set(point) == sampled
             study.tell(trial, 0.5)
@@ -111,3 +111,11 @@ def test_a_space_with_both_families_gives_each_half_of_the_trials(n, pretrained)
     custom = families.count("custom_cnn")
     assert abs(custom - (n - custom)) <= 1, families
     assert {f for f in families if f != "custom_cnn"} == {"transfer" if pretrained else "scratch"}
+
+
+def test_a_space_without_a_model_never_picks_it_nor_starts_with_it():
+    space = get_space("default").without(("resnet50",))
+    assert "resnet50" not in space.backbones and "resnet50" not in {p["backbone"] for p in space.starting_points}
+    assert {c["backbone"] for c in sample(space, 60, pretrained=False)} == set(list_models()) - {"resnet50"}
+    fixed = get_space("reference_cifar10")  # a recipe's suggest takes no ``models``: it stays as it is
+    assert fixed.without(fixed.backbones) is fixed
