@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,29 +73,23 @@ def next_family(trial: optuna.Trial, families: Sequence[str], pretrained: bool) 
 
     Equal effort by design: a search over both families gives each half of its trials (within one), whatever the
     sampler has learnt, so a verdict "at this budget" compares families that had the same number of tries. The
-    sampler still picks everything within a family. Ties go to the family whose trials have taken longer so far
-    (their mean, in whole seconds, a running trial counted until now): in a parallel search, starting the long
-    trials first lets the short ones fill in around them, so the search ends sooner. Where that ties too, to the
-    family listed first after the trial's number turns, so a search alternates.
+    sampler still picks everything within a family. Ties go to the family listed first after the trial's number
+    turns, so a search alternates.
     """
     counts = dict.fromkeys(families, 0)
-    seconds: dict[str, list[float]] = {key: [] for key in families}
-    own, now = None, datetime.datetime.now()
+    own = None
     for frozen in trial.study.get_trials(deepcopy=False):
         if frozen.number == trial.number:
             fixed = frozen.system_attrs.get("fixed_params", {}).get("backbone")
             own = None if fixed is None else family(str(fixed), pretrained)
-            continue
-        key = _family_of(frozen, pretrained)
-        if key in counts:
-            counts[key] += 1
-            if frozen.datetime_start is not None:
-                seconds[key].append(((frozen.datetime_complete or now) - frozen.datetime_start).total_seconds())
+        else:
+            key = _family_of(frozen, pretrained)
+            if key in counts:
+                counts[key] += 1
     if own in counts:
         return own
-    longest = {key: round(sum(spent) / len(spent)) if spent else 0 for key, spent in seconds.items()}
     order = list(families[trial.number % len(families):]) + list(families[:trial.number % len(families)])
-    return min(order, key=lambda key: (counts[key], -longest[key]))
+    return min(order, key=lambda key: counts[key])
 
 
 def suggest_model(trial: optuna.Trial, backbones: Sequence[str], pretrained: bool) -> str:

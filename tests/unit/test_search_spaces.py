@@ -119,29 +119,3 @@ def test_a_space_without_a_model_never_picks_it_nor_starts_with_it():
     assert {c["backbone"] for c in sample(space, 60, pretrained=False)} == set(list_models()) - {"resnet50"}
     fixed = get_space("reference_cifar10")  # a recipe's suggest takes no ``models``: it stays as it is
     assert fixed.without(fixed.backbones) is fixed
-
-
-def test_a_tie_in_trials_goes_to_the_family_whose_trials_take_longer():
-    """Custom CNN 1, from scratch 1 (still running, for longer than the custom CNN's took): the next trial is the
-    slow family's, so a parallel search starts its long trials first; with no difference it alternates."""
-    import datetime
-
-    from optuna.trial import FrozenTrial, TrialState
-
-    from search_spaces._common import next_family
-
-    now = datetime.datetime.now()
-
-    def frozen(number, key, seconds, state):
-        return FrozenTrial(number=number, state=state, value=0.5 if state == TrialState.COMPLETE else None,
-                           values=None, datetime_start=now - datetime.timedelta(seconds=seconds),
-                           datetime_complete=now if state == TrialState.COMPLETE else None, params={},
-                           distributions={}, user_attrs={"family": key}, system_attrs={}, intermediate_values={},
-                           trial_id=number)
-
-    families = ["custom_cnn", "scratch"]
-    for slow, expected in ((20, "scratch"), (8, "custom_cnn")):  # 8 s each: a tie, and trial 2 turns to the first
-        study = optuna.create_study()
-        study.add_trial(frozen(0, "custom_cnn", 8, TrialState.COMPLETE))
-        study.add_trial(frozen(1, "scratch", slow, TrialState.RUNNING))
-        assert next_family(study.ask(), families, pretrained=False) == expected
