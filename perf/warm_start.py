@@ -97,7 +97,8 @@ def render(data: dict[str, dict], results: Path, date: str) -> str:
              f"Machine: {machine_label(environment)}; {versions_label(environment)}  ",
              f"Date: {date}", "",
              f"`warm` began with the {data['warm']['borrowed']} completed trials of `prev` (seed 1) in its study; "
-             "each curve counts only the run's own trials, in the order they ended.", "",
+             "each curve counts only the run's own trials, in the order they ended. One search of each is one draw: "
+             "the curves show what the sampler did with the borrowed trials here, not an average gain.", "",
              "| trials | cold (seed 2) | warm (seed 2, from prev) |", "|---|---|---|"]
     for k in range(max(len(cold), len(warm))):
         show = [f"{curve[k]:.4f}" if k < len(curve) else "" for curve in (cold, warm)]
