@@ -1,0 +1,69 @@
+"""Faults from outside a running search: a trial's worker killed (as the kernel's out-of-memory killer does).
+
+The trial is retried by Ray from its last checkpoint (``--max-failures``), recorded once, and the other trial goes
+on; the search exits 0. Marked ``e2e``; about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+
+import pandas as pd
+import pytest
+from helpers import kill_processes_mentioning, short_ray_tmpdir, start_cli, trial_results, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "--scheduler", "fifo",
+          "--image-size", "32", "--repeats", "0"]
+
+
+@pytest.fixture
+def ray_tmp():
+    tmp = short_ray_tmpdir()
+    yield {"RAY_TMPDIR": str(tmp)}
+    kill_processes_mentioning(str(tmp))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_trial_worker_killed_is_retried_from_its_checkpoint_and_recorded_once(tmp_path, ray_tmp):
+    name, epochs = "worker-killed", 3
+    experiment = tmp_path / "results" / "ray" / name
+    log = tmp_path / "search.log"
+    driver = start_cli("runners.search", *STEADY, "--num-samples", "2", "--epochs", str(epochs), "--max-concurrent",
+                       "2", "--max-failures", "1", "--name", name, cwd=tmp_path, env=ray_tmp, log=log)
+    try:
+        # Both trials running, one of them checkpointed its first epoch and not yet its last: kill that one's worker.
+        def one_midway():
+            results = trial_results(experiment)
+            return len(results) == 2 and any(r[-1]["epoch"] < epochs for r in results.values())
+
+        wait_for(one_midway, driver, log=log)
+        victim, rows = next((t, r) for t, r in trial_results(experiment).items() if r[-1]["epoch"] < epochs)
+        killed_pid, killed_after = rows[-1]["pid"], rows[-1]["epoch"]
+        os.kill(killed_pid, signal.SIGKILL)
+        driver.wait(timeout=480)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=30)
+    output = log.read_text()
+    assert driver.returncode == 0, output[-4000:]
+    assert f"trial {victim} lost its worker" in output and "retrying it from its last checkpoint" in output
+
+    with sqlite3.connect(tmp_path / "results" / "leaderboard.db") as conn:
+        rows = pd.read_sql("select trial_id, status, epochs, worker_failures, history from trials", conn)
+    assert len(rows) == 2 and rows.trial_id.is_unique, rows  # recorded once each
+    assert set(rows.status) == {"completed"} and (rows.epochs == epochs).all()
+    failures = dict(zip(rows.trial_id, rows.worker_failures))
+    assert failures.pop(victim) == 1 and list(failures.values()) == [0]  # the other trial went on undisturbed
+    history = json.loads(rows.set_index("trial_id").history[victim])
+    assert [h["epoch"] for h in history] == list(range(1, epochs + 1))
+    # The retry continued from the checkpoint: the epochs before the kill were not trained again, by a new process.
+    reports = trial_results(experiment)[victim]
+    assert [r["epoch"] for r in reports if r["epoch"] <= killed_after].count(killed_after) == 1, reports
+    assert reports[-1]["pid"] != killed_pid
