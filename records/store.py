@@ -23,6 +23,7 @@ from benchmarks.hyperparameters import HYPERPARAMETERS as VOCABULARY
 from records import migrations
 from records.databases import connect_args, create_schema, is_postgresql
 from records.redact import display_url
+from records.retry import retry_while_unreachable
 
 __all__ = ["HYPERPARAMETERS", "ResultsStore", "default_db_url", "display_url", "exports_table", "runs_table",
            "trials_table"]
@@ -193,6 +194,7 @@ class ResultsStore:
             # Each pooled connection is checked before use: after a database server restarted, a dead one is
             # replaced, not handed to the next write.
             self.engine = sa.create_engine(url, connect_args=_connect_args(url), pool_pre_ping=True)
+            self._server = not url.startswith("sqlite")  # a server may be restarted mid-run: its writes wait for it
             create_schema(url, lambda: migrations.upgrade(self.engine, metadata, create=create))
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, ValueError, OSError) as error:
             first = (str(error).splitlines() or [type(error).__name__])[0][:200]
@@ -212,6 +214,14 @@ class ResultsStore:
             first = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0][:200]
             raise UserError(f"cannot write to results database {display_url(self.url)!r} ({first}); "
                             "make it writable or pass another --db") from None
+
+    def _write(self, work):
+        """``work(conn)`` in one transaction; on a database server, made again while the server does not answer."""
+        def attempt():
+            with self.engine.begin() as conn:
+                return work(conn)
+
+        return retry_while_unreachable(attempt, display_url(self.url)) if self._server else attempt()
 
     # Ray Tune pickles its callbacks with the experiment state; an engine does not pickle, its URL does.
     def __getstate__(self) -> dict[str, Any]:
@@ -238,8 +248,8 @@ class ResultsStore:
         for key in _RUN_JSON:
             if key in fields and not isinstance(fields[key], str):
                 fields[key] = _json(fields[key])
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(**fields))
+        where = runs_table.c.run_id == run_id
+        self._write(lambda conn: conn.execute(sa.update(runs_table).where(where).values(**fields)))
 
     def record_trial(self, row: Mapping[str, Any]) -> None:
         """Insert a trial's row, or replace it if this run already stored that trial (a resumed trial)."""
@@ -248,11 +258,14 @@ class ResultsStore:
             if key in values and not isinstance(values[key], str):
                 values[key] = _json(values[key])
         where = (trials_table.c.run_id == values["run_id"]) & (trials_table.c.trial_id == values["trial_id"])
-        with self.engine.begin() as conn:
+
+        def upsert(conn):
             if conn.execute(sa.select(trials_table.c.id).where(where)).first() is None:
                 conn.execute(sa.insert(trials_table).values(**values))
             else:
                 conn.execute(sa.update(trials_table).where(where).values(**values))
+
+        self._write(upsert)
 
     def forget_trials(self, run_id: str, keep: set[str], *, repeats: bool = False) -> list[str]:
         """Delete this run's rows of trials not in ``keep``; return their ids.
@@ -286,8 +299,7 @@ class ResultsStore:
     def update_trial(self, run_id: str, trial_id: str, **fields: Any) -> None:
         """Set columns of one stored trial's row (``is_best``, test figures); values are stored as given."""
         where = (trials_table.c.run_id == run_id) & (trials_table.c.trial_id == trial_id)
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(trials_table).where(where).values(**fields))
+        self._write(lambda conn: conn.execute(sa.update(trials_table).where(where).values(**fields)))
 
     def trials(self, dataset: str | None = None, run_id: str | None = None):
         """The ``trials`` table as a pandas DataFrame."""
@@ -307,9 +319,12 @@ class ResultsStore:
         values.setdefault("created_at", now())
         where = ((exports_table.c.run_id == values["run_id"]) & (exports_table.c.trial_id == values["trial_id"])
                  & (exports_table.c.format == values["format"]))
-        with self.engine.begin() as conn:
+
+        def replace(conn):
             conn.execute(sa.delete(exports_table).where(where))
             conn.execute(sa.insert(exports_table).values(**values))
+
+        self._write(replace)
 
     def exports(self, run_id: str | None = None):
         """The ``exports`` table as a pandas DataFrame."""

@@ -1,7 +1,11 @@
-"""Faults from outside a running search: a trial's worker killed (as the kernel's out-of-memory killer does).
+"""Faults from outside a running search, each ending with the search's exit 0 and one row per trial.
 
-The trial is retried by Ray from its last checkpoint (``--max-failures``), recorded once, and the other trial goes
-on; the search exits 0. Marked ``e2e``; about a minute.
+A trial's worker killed (as the kernel's out-of-memory killer does): the trial is retried by Ray from its last
+checkpoint (``--max-failures``), recorded once, and the other trial goes on. The PostgreSQL server of ``--db``
+stopped while a trial runs and started again a few seconds later: the row of the trial that ended meanwhile waits
+for it (one warning line) and is written once it is back. The server is a throwaway one (``tests/pg_server.py``),
+skipped with the reason only where PostgreSQL is not installed (a failure where ``TRANSFER_SEARCH_REQUIRE_POSTGRES``
+is set). Marked ``e2e``; about a minute and a half each.
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ import os
 import shutil
 import signal
 import sqlite3
+import time
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from helpers import kill_processes_mentioning, short_ray_tmpdir, start_cli, trial_results, wait_for
+from pg_server import PostgresServer, find_binaries
+
+from records.migrations import SCHEMA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -28,6 +37,18 @@ def ray_tmp():
     yield {"RAY_TMPDIR": str(tmp)}
     kill_processes_mentioning(str(tmp))
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    bindir = find_binaries()
+    if bindir is None:
+        reason = "PostgreSQL is not installed (no initdb, pg_ctl and postgres; apt-get install postgresql)"
+        if os.environ.get("TRANSFER_SEARCH_REQUIRE_POSTGRES"):
+            pytest.fail(f"{reason}, and TRANSFER_SEARCH_REQUIRE_POSTGRES is set")
+        pytest.skip(reason)
+    with PostgresServer(bindir) as server:
+        yield server
 
 
 def test_a_trial_worker_killed_is_retried_from_its_checkpoint_and_recorded_once(tmp_path, ray_tmp):
@@ -67,3 +88,36 @@ def test_a_trial_worker_killed_is_retried_from_its_checkpoint_and_recorded_once(
     reports = trial_results(experiment)[victim]
     assert [r["epoch"] for r in reports if r["epoch"] <= killed_after].count(killed_after) == 1, reports
     assert reports[-1]["pid"] != killed_pid
+
+
+def test_the_database_server_stopped_and_started_again_mid_search_loses_no_row(tmp_path, ray_tmp, postgres):
+    name, epochs = "db-restarted", 3
+    url = postgres.create_database("restarted_mid_search")
+    experiment = tmp_path / "results" / "ray" / name
+    log = tmp_path / "search.log"
+    driver = start_cli("runners.search", *STEADY, "--num-samples", "2", "--epochs", str(epochs), "--max-concurrent",
+                       "1", "--db", url, "--name", name, cwd=tmp_path, env=ray_tmp, log=log)
+    try:
+        wait_for(lambda: trial_results(experiment), driver, log=log)  # the first trial has checkpointed an epoch
+        postgres.stop_fast()
+        # That trial ends while the server is down: its row waits for it.
+        wait_for(lambda: "does not answer" in log.read_text(), driver, log=log)
+        time.sleep(3)
+        postgres.start_again()
+        driver.wait(timeout=480)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=30)
+        if not (postgres.data / "postmaster.pid").exists():
+            postgres.start_again()  # for the module's other users of the server
+    output = log.read_text()
+    assert driver.returncode == 0, output[-4000:]
+    assert output.count("warning: the results database") == 1 and "Traceback" not in output, output[-4000:]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = pd.read_sql(sa.text(f"select trial_id, status, epochs from {SCHEMA}.trials"), conn)
+        runs = pd.read_sql(sa.text(f"select status, trials_total from {SCHEMA}.runs"), conn)
+    engine.dispose()
+    assert len(rows) == 2 and rows.trial_id.is_unique and set(rows.status) == {"completed"}, rows  # none lost or twice
+    assert (rows.epochs == epochs).all() and list(runs.status) == ["finished"] and list(runs.trials_total) == [2]
