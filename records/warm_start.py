@@ -27,11 +27,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["WARM_START_ATTR", "RunIdentity", "add_warm_trials", "difference", "identity_of", "warm_trials"]
+from search_spaces import WARM_START_ATTR  # marks a warm trial in a study, and on the study the runs it came from
 
-#: The user attribute that marks a warm trial in a study (the run it comes from), and on the study the runs it
-#: was warm-started from.
-WARM_START_ATTR = "warm_start_from"
+__all__ = ["WARM_START_ATTR", "RunIdentity", "add_warm_trials", "difference", "identity_of", "warm_trials"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from search_spaces._catalog import REFERENCE, get_space, list_spaces
 from search_spaces._reference import PUBLISHED_METRICS, reproduced_figures, train_accuracy_at_best
-from search_spaces._space import SearchSpace
+from search_spaces._space import WARM_START_ATTR, SearchSpace
 from search_spaces.reference import recipe_for
 
 __all__ = [
+    "WARM_START_ATTR",
     "PUBLISHED_METRICS",
     "REFERENCE",
     "SearchSpace",

@@ -10,6 +10,7 @@ import optuna
 from benchmarks.augmentation import POLICIES
 from benchmarks.hyperparameters import HYPERPARAMETERS as H
 from benchmarks.models import family, get_model
+from search_spaces._space import WARM_START_ATTR
 
 
 #: The Optuna parameter that picks a model within a family: a from-scratch network of the custom-CNN family, or a
@@ -82,7 +83,7 @@ def next_family(trial: optuna.Trial, families: Sequence[str], pretrained: bool) 
         if frozen.number == trial.number:
             fixed = frozen.system_attrs.get("fixed_params", {}).get("backbone")
             own = None if fixed is None else family(str(fixed), pretrained)
-        else:
+        elif WARM_START_ATTR not in frozen.user_attrs:  # an earlier run's trial (--warm-start) is not this run's
             key = _family_of(frozen, pretrained)
             if key in counts:
                 counts[key] += 1

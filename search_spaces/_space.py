@@ -14,6 +14,10 @@ from typing import Any
 
 Suggest = Callable[..., dict[str, Any] | None]
 
+#: The user attribute that marks a trial of a study copied from an earlier run (``--warm-start``): the run it comes
+#: from. A space's family balance counts only the study's own trials (``search_spaces._common.next_family``).
+WARM_START_ATTR = "warm_start_from"
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchSpace:

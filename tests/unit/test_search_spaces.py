@@ -119,3 +119,16 @@ def test_a_space_without_a_model_never_picks_it_nor_starts_with_it():
     assert {c["backbone"] for c in sample(space, 60, pretrained=False)} == set(list_models()) - {"resnet50"}
     fixed = get_space("reference_cifar10")  # a recipe's suggest takes no ``models``: it stays as it is
     assert fixed.without(fixed.backbones) is fixed
+
+
+def test_trials_copied_from_an_earlier_run_do_not_count_in_the_family_balance():
+    """Three warm-started custom-CNN trials (--warm-start) are the earlier run's: the new run's first trial after its
+    own custom-CNN trial still goes to the other family."""
+    from search_spaces import WARM_START_ATTR
+    from search_spaces._common import next_family
+
+    study = optuna.create_study()
+    for number in range(3):
+        study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"family": "custom_cnn", WARM_START_ATTR: "a"}))
+    study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"family": "scratch"}))
+    assert next_family(study.ask(), ["custom_cnn", "scratch"], pretrained=False) == "custom_cnn"
