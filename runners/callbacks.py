@@ -22,6 +22,8 @@ from records.run import RunRecord, trial_role
 from records.store import HYPERPARAMETERS, ResultsStore, now
 from runners.trainable import COST_KEYS
 from records.contract import TRIAL_ERROR
+from records.databases import sqlite_file
+from runners.faults import DISK_FULL, disk_full, full_folder, stop_for_full_disk
 
 _ERROR_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception|Interrupt)): (.+)$")
 
@@ -87,8 +89,8 @@ class ProgressPrinter(Callback):
         self._print(f"{self.what} {trial.trial_id} started: {describe_config(trial.config)}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        if TRIAL_ERROR in result:
-            return  # on_trial_complete says it failed
+        if TRIAL_ERROR in result or DISK_FULL in result:
+            return  # on_trial_complete says it failed; a full disk ends the search in one line
         self._print(
             f"{self.what} {trial.trial_id} epoch {result.get('epoch')}/{self.epochs} "
             f"val_accuracy={result.get('val_accuracy', float('nan')):.4f} val_loss={result.get('val_loss', float('nan')):.4f}"
@@ -155,6 +157,10 @@ class TrialRecorder(Callback):
             try:
                 self.store.record_trial(row)
             except sa.exc.SQLAlchemyError as error:
+                if disk_full(error):  # the search stops as interrupted; --resume writes the row (runners.faults)
+                    folder = os.path.dirname(sqlite_file(self.store.url) or "") or "the results database's folder"
+                    stop_for_full_disk(full_folder(error, folder))
+                    return
                 if self.database_error is None:
                     first = str(getattr(error, "orig", None) or error).splitlines()[0][:200]
                     print(f"warning: the results database refused a trial's row ({first}); the search goes on and "
@@ -173,6 +179,9 @@ class TrialRecorder(Callback):
             self.flush()
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
+        if DISK_FULL in result:  # its checkpoint found no space: the search stops, --resume continues the trial
+            stop_for_full_disk(result[DISK_FULL])
+            return
         if TRIAL_ERROR in result:
             return
         epoch = {k: result[k] for k in self.EPOCH_KEYS if k in result}

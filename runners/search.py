@@ -204,7 +204,10 @@ def run_search(
         tracker.end("KILLED")
         raise
     except BaseException as error:
-        if sigterm_received():  # Ray went down with the driver's process group: an interruption, not a failure
+        from runners.faults import ended_by_full_disk
+
+        # Ray went down with the driver's process group, or a write found no space: an interruption, not a failure.
+        if sigterm_received() or ended_by_full_disk(error, str(options.results)):
             _ended(store, run.run_id, "interrupted", options, extension)
             tracker.end("KILLED")
             raise KeyboardInterrupt from error
@@ -343,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (Interrupted, KeyboardInterrupt):
         disarm_sigterm_fallback()  # stopped by itself: the fallback must not say it again
-        how = "" if options is None else f"; continue it with: {resume_command(options)}"
-        print(f"error: interrupted{how}", file=sys.stderr)
+        from runners.faults import interrupted_line
+
+        print(interrupted_line(None if options is None else resume_command(options)), file=sys.stderr)
         return 130
     finally:
         disarm_sigterm_fallback()

@@ -142,6 +142,12 @@ def run_trial(config: dict[str, Any], *, data: PreparedDataset, settings: TrainS
     try:
         train_trial(config, data, settings, on_epoch=report, resume=resume)
     except Exception as error:
+        from runners.faults import DISK_FULL, disk_full, full_folder
+
+        if disk_full(error):  # not the trial's fault: the search stops as interrupted and --resume continues it
+            tune.report({DISK_FULL: full_folder(error, os.path.dirname(tune.get_context().get_trial_dir())),
+                         METRIC: best["val_accuracy"], CHECKPOINT_SCORE: best["val_accuracy"], **worker_facts()})
+            return
         if _raised_by_ray(error):
             raise
         # Ray would retry a raised error like a dead worker (FailureConfig does not tell them apart); an

@@ -271,6 +271,10 @@ def run_tuner(trainable, options: SearchOptions, *, name: str, storage_path: str
     """Run one Ray Tune experiment ``storage_path/name`` and return its ``ResultGrid``."""
     from ray import tune
 
+    from runners.state_copy import StateCopy
+
+    if "://" not in storage_path:  # a local folder: its state files kept in a last good copy, should the disk fill
+        callbacks = [*callbacks, StateCopy(os.path.join(storage_path, name))]
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -353,6 +357,9 @@ def restore_tuner(trainable, path: str, callbacks: list | None = None):
     """
     from ray import tune
 
+    from runners.state_copy import restore_good_copy
+
+    restore_good_copy(path)  # a state file cut short by a full disk: its last good copy
     tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=False)
     if callbacks:
         # Tuner.restore takes no callbacks: they go into the restored run configuration, which fit() reads.

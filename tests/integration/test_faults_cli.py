@@ -5,7 +5,10 @@ checkpoint (``--max-failures``), recorded once, and the other trial goes on. The
 stopped while a trial runs and started again a few seconds later: the row of the trial that ended meanwhile waits
 for it (one warning line) and is written once it is back. The server is a throwaway one (``tests/pg_server.py``),
 skipped with the reason only where PostgreSQL is not installed (a failure where ``TRANSFER_SEARCH_REQUIRE_POSTGRES``
-is set). Marked ``e2e``; about a minute and a half each.
+is set). The results folder on a small tmpfs that the test fills up while a trial runs: the search ends as
+interrupted in one line naming the folder, exit 130, its results database intact, and ``--resume`` finishes it once
+there is room (skipped, with the reason, where this machine does not let the test mount a tmpfs; the unit tests in
+``tests/unit/test_faults.py`` inject the same fault without one). Marked ``e2e``; about a minute and a half each.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import kill_processes_mentioning, short_ray_tmpdir, start_cli, trial_results, wait_for
+from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results, wait_for
 from pg_server import PostgresServer, find_binaries
 
 from records.migrations import SCHEMA
@@ -121,3 +125,69 @@ def test_the_database_server_stopped_and_started_again_mid_search_loses_no_row(t
     engine.dispose()
     assert len(rows) == 2 and rows.trial_id.is_unique and set(rows.status) == {"completed"}, rows  # none lost or twice
     assert (rows.epochs == epochs).all() and list(runs.status) == ["finished"] and list(runs.trials_total) == [2]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 MiB tmpfs mounted at ``tmp_path/results``, unmounted afterwards; skipped where mounting is not allowed."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or mounted.returncode}); "
+                    "tests/unit/test_faults.py injects the full disk instead")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill(folder) -> None:
+    """Write a file into ``folder`` until its filesystem has no space left."""
+    with open(folder / "filler", "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 2**20)
+                out.flush()
+        except OSError as error:
+            assert error.errno == 28
+
+
+def test_a_full_disk_ends_the_search_as_interrupted_and_resume_finishes_it(tmp_path, ray_tmp, small_disk):
+    name, epochs = "disk-full", 3
+    log = tmp_path / "search.log"
+    database = small_disk / "leaderboard.db"
+    driver = start_cli("runners.search", *STEADY, "--num-samples", "2", "--epochs", str(epochs), "--max-concurrent",
+                       "1", "--name", name, cwd=tmp_path, env=ray_tmp, log=log)
+
+    def first_recorded():
+        try:
+            with sqlite3.connect(database) as conn:
+                return conn.execute("select count(*) from trials").fetchone()[0] == 1
+        except sqlite3.Error:  # not made yet
+            return False
+
+    try:
+        wait_for(first_recorded, driver, log=log)
+        fill(small_disk)
+        driver.wait(timeout=240)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=30)
+    output = log.read_text()
+    assert driver.returncode == 130, output[-4000:]
+    last = output.strip().splitlines()[-1]
+    assert last.startswith(f"error: no space left on device in {small_disk}"), output[-4000:]
+    assert last.endswith(f"; free some space and continue it with: python -m runners.search --resume {name}")
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert len(conn.execute("select trial_id from trials").fetchall()) == 1
+
+    (small_disk / "filler").unlink()  # room again
+    result = run_cli("runners.search", "--resume", name, cwd=tmp_path, timeout=480, env=ray_tmp)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with sqlite3.connect(database) as conn:
+        rows = pd.read_sql("select trial_id, status from trials", conn)
+        runs = pd.read_sql("select status from runs", conn)
+    assert len(rows) == 2 and rows.trial_id.is_unique and set(rows.status) == {"completed"}, rows
+    assert list(runs.status) == ["finished"]
