@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fake_results import BEANS, DIGITS, FakeResults, populate_finalists, populate_rich
+from helpers import kill_processes_mentioning, short_ray_tmpdir
+from pg_server import PostgresServer, find_binaries
 
 from reports.data import load_results
 
@@ -93,3 +97,30 @@ def finalists(finalists_report):
         markdown=(out / "leaderboard.md").read_text(),
         page=(out / "index.html").read_text(),
     )
+
+
+# --------------------------------------------------------------------------- real services and processes
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A real PostgreSQL server on 127.0.0.1 for the module's tests (``tests/pg_server.py``); skipped where none is
+    installed, failed instead where ``TRANSFER_SEARCH_REQUIRE_POSTGRES`` is set (CI)."""
+    bindir = find_binaries()
+    if bindir is None:
+        reason = ("PostgreSQL is not installed (no initdb, pg_ctl and postgres on PATH or in /usr/lib/postgresql/*/bin; "
+                  "apt-get install postgresql)")
+        if os.environ.get("TRANSFER_SEARCH_REQUIRE_POSTGRES"):
+            pytest.fail(f"{reason}, and TRANSFER_SEARCH_REQUIRE_POSTGRES is set")
+        pytest.skip(reason)
+    with PostgresServer(bindir) as server:
+        yield server
+
+
+@pytest.fixture
+def ray_tmp():
+    """A RAY_TMPDIR of the test's own (its driver's local Ray), its processes ended and the folder removed after."""
+    tmp = short_ray_tmpdir()
+    yield {"RAY_TMPDIR": str(tmp)}
+    kill_processes_mentioning(str(tmp))  # a killed driver's local Ray, should its reaper not have ended it
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,8 +23,7 @@ import time
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli, trial_results, wait_for
-from pg_server import PostgresServer, find_binaries
+from helpers import run_cli, start_cli, trial_results, wait_for
 
 from records.migrations import SCHEMA
 
@@ -35,24 +33,6 @@ STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "
           "--image-size", "32", "--repeats", "0"]
 
 
-@pytest.fixture
-def ray_tmp():
-    tmp = short_ray_tmpdir()
-    yield {"RAY_TMPDIR": str(tmp)}
-    kill_processes_mentioning(str(tmp))
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    bindir = find_binaries()
-    if bindir is None:
-        reason = "PostgreSQL is not installed (no initdb, pg_ctl and postgres; apt-get install postgresql)"
-        if os.environ.get("TRANSFER_SEARCH_REQUIRE_POSTGRES"):
-            pytest.fail(f"{reason}, and TRANSFER_SEARCH_REQUIRE_POSTGRES is set")
-        pytest.skip(reason)
-    with PostgresServer(bindir) as server:
-        yield server
 
 
 def test_a_trial_worker_killed_is_retried_from_its_checkpoint_and_recorded_once(tmp_path, ray_tmp):

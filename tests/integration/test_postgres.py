@@ -10,7 +10,6 @@ Skipped, with the reason, only where PostgreSQL is not installed; ``.ci/run`` in
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import time
@@ -19,7 +18,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from helpers import kill_processes_mentioning, run_cli, saved_statuses, short_ray_tmpdir, start_cli
-from pg_server import PostgresServer, find_binaries
 
 from records.migrations import SCHEMA
 from records.store import ResultsStore
@@ -30,18 +28,6 @@ TINY = ["--weights", "none", "--budget", "smoke", "--space", "custom_cnn", "--nu
         "--image-size", "24", "--repeats", "0", "--max-concurrent", "1"]
 SAMPLES = 2
 
-
-@pytest.fixture(scope="module")
-def postgres():
-    bindir = find_binaries()
-    if bindir is None:
-        reason = ("PostgreSQL is not installed (no initdb, pg_ctl and postgres on PATH or in /usr/lib/postgresql/*/bin; "
-                  "apt-get install postgresql)")
-        if os.environ.get("TRANSFER_SEARCH_REQUIRE_POSTGRES"):
-            pytest.fail(f"{reason}, and TRANSFER_SEARCH_REQUIRE_POSTGRES is set")
-        pytest.skip(reason)
-    with PostgresServer(bindir) as server:
-        yield server
 
 
 @pytest.fixture

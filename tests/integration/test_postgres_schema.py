@@ -8,7 +8,6 @@ with the reason, only where PostgreSQL is not installed (a failure where ``TRANS
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -17,7 +16,6 @@ import pandas as pd
 import pytest
 from helpers import run_at_once
 import sqlalchemy as sa
-from pg_server import PostgresServer, find_binaries
 
 from records import databases
 from records.migrations import SCHEMA, VERSION_TABLE
@@ -26,17 +24,6 @@ from records.study import create_study_storage, load_run_study, open_storage
 
 pytestmark = pytest.mark.timeout(300)
 
-
-@pytest.fixture(scope="module")
-def postgres():
-    bindir = find_binaries()
-    if bindir is None:
-        reason = "PostgreSQL is not installed (no initdb, pg_ctl and postgres; apt-get install postgresql)"
-        if os.environ.get("TRANSFER_SEARCH_REQUIRE_POSTGRES"):
-            pytest.fail(f"{reason}, and TRANSFER_SEARCH_REQUIRE_POSTGRES is set")
-        pytest.skip(reason)
-    with PostgresServer(bindir) as server:
-        yield server
 
 
 def _tables(url: str) -> dict[str, set[str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,8 +17,7 @@ import time
 import optuna
 import pandas as pd
 import pytest
-from helpers import (TEST_SPACES, interrupt_when, kill_processes_mentioning, run_cli, short_ray_tmpdir, start_cli,
-                     trial_results, wait_for)
+from helpers import TEST_SPACES, interrupt_when, run_cli, start_cli, trial_results, wait_for
 
 
 pytestmark = pytest.mark.e2e
@@ -27,13 +25,6 @@ pytestmark = pytest.mark.e2e
 STEADY = ["--weights", "none", "--budget", "smoke", "--space", "steady_space", "--scheduler", "fifo",
           "--image-size", "32", "--repeats", "0"]
 
-
-@pytest.fixture
-def ray_tmp():
-    tmp = short_ray_tmpdir()
-    yield {"RAY_TMPDIR": str(tmp)}
-    kill_processes_mentioning(str(tmp))  # a killed driver's local Ray, should its reaper not have ended it
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def table(workdir, sql: str, *params) -> pd.DataFrame:
